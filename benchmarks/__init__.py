@@ -1,0 +1,1 @@
+"""Benchmarks: accuracy and speed targets, compared side by side in one run."""

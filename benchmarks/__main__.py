@@ -1,0 +1,77 @@
+"""python -m benchmarks [--only NAME] [--quick]: run the benchmarks, write
+benchmarks/results/<date>.json and <date>.md (atomically)."""
+import argparse
+import datetime
+import importlib
+import json
+import os
+import platform
+import sys
+import tempfile
+
+import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
+
+ALL = ["cnn_mnist"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def machine():
+    import tensorflow as tf
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "tensorflow": tf.__version__,
+            "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]}
+
+
+def _fmt(v):
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def markdown(report):
+    lines = [f"# Benchmarks {report['date']}", "", "Machine: " + ", ".join(
+        f"{k} {v}" for k, v in report["machine"].items()), ""]
+    for result in report["results"]:
+        lines.append(f"## {result['name']}")
+        if "skipped" in result:
+            lines += [f"skipped: {result['skipped']}", ""]
+            continue
+        keys = list(dict.fromkeys(k for row in result["rows"] for k in row if k != "benchmark"))
+        lines.append("| " + " | ".join(keys) + " |")
+        lines.append("|" + "---|" * len(keys))
+        for row in result["rows"]:
+            lines.append("| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |")
+        for check, ok in result.get("checks", {}).items():
+            lines.append(f"- {check}: {'PASS' if ok else 'FAIL'}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write(path, text):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m benchmarks")
+    p.add_argument("--only", action="append", choices=ALL, help="run only this benchmark (repeatable)")
+    p.add_argument("--quick", action="store_true", help="smaller budgets, for a quick check")
+    p.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = p.parse_args(argv)
+    report = {"date": datetime.date.today().isoformat(), "quick": args.quick,
+              "machine": machine(), "results": []}
+    for name in args.only or ALL:
+        result = importlib.import_module(f"benchmarks.{name}").run(quick=args.quick)
+        report["results"].append(result)
+        print(json.dumps(result, indent=1, default=str), flush=True)
+    os.makedirs(args.out, exist_ok=True)
+    stem = os.path.join(args.out, report["date"] + ("-quick" if args.quick else ""))
+    _write(stem + ".json", json.dumps(report, indent=2, default=str))
+    _write(stem + ".md", markdown(report))
+    print(markdown(report))
+    failed = [c for r in report["results"] for c, ok in r.get("checks", {}).items() if not ok]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""keras_arch: correct, tested Keras versions of the code in five articles on
+new neural-network structures for large models (../shared/seeds/).
+
+Importing this package selects the Keras 2 runtime (``tf_keras``) for
+TensorFlow, TF Model Optimization and transformers. It is the one place that
+sets ``TF_USE_LEGACY_KERAS``; it imports no TensorFlow itself, so the CLI's
+``--help`` stays instant.
+"""
+import os as _os
+import sys as _sys
+import warnings as _warnings
+
+__version__ = "0.1.0"
+
+_FLAG = "TF_USE_LEGACY_KERAS"
+_ACCEPTED = ("1", "true", "True")  # the values TensorFlow's lazy loader accepts
+
+
+def _select_keras2():
+    value = _os.environ.get(_FLAG)
+    if value is not None and value not in _ACCEPTED:
+        raise ImportError(
+            f"keras_arch needs Keras 2 (tf_keras), but {_FLAG}={value!r} is set. "
+            f"Unset it or set {_FLAG}=1 before starting Python.")
+    _os.environ[_FLAG] = "1"
+    # TensorFlow's C++ INFO lines (oneDNN, missing CUDA) drown the progress bar.
+    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tf = _sys.modules.get("tensorflow")
+    bound = getattr(tf, "__dict__", {}).get("keras") if tf else None
+    # Once used, TensorFlow's lazy loader replaces itself with the module it
+    # chose: "keras._tf_keras.keras" for Keras 3, "tf_keras.api..." for Keras 2.
+    if getattr(bound, "__name__", "").startswith("keras.") or \
+            getattr(bound, "_tfll_keras_version", None) == "keras_3":
+        # keras_arch, TFMOT and transformers all use tf_keras directly, so they
+        # still work; only tf.keras objects made by the caller would not mix.
+        _warnings.warn(
+            "tf.keras was bound to Keras 3 before keras_arch was imported; "
+            "keras_arch models are tf_keras models: build extra layers with "
+            "`import tf_keras` (or import keras_arch first).", stacklevel=3)
+
+
+_select_keras2()

@@ -1,0 +1,1 @@
+"""Data loaders. Each returns a :class:`~keras_arch.data.splits.Splits`."""

@@ -1,0 +1,70 @@
+"""In-memory train/validation/test arrays and their tf.data pipelines."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Splits:
+    """Arrays for one data set. ``x_test`` is None where the source has no test
+    set; the trainer then reports on the validation split."""
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    num_classes: int
+    x_test: Optional[np.ndarray] = None
+    y_test: Optional[np.ndarray] = None
+    test_name: str = "test"
+
+    @property
+    def family(self):
+        """"mnist" for "mnist-idx" and "mnist-tfds": what recipes key on."""
+        return self.name.split("-")[0]
+
+    @property
+    def input_shape(self):
+        return tuple(self.x_train.shape[1:])
+
+    def eval_split(self):
+        """(name, x, y) of the split final metrics are reported on."""
+        if self.x_test is not None:
+            return self.test_name, self.x_test, self.y_test
+        return "val", self.x_val, self.y_val
+
+    def sizes(self):
+        test = 0 if self.x_test is None else len(self.x_test)
+        return {"train": len(self.x_train), "val": len(self.x_val), "test": test}
+
+
+def stratified_split(x, y, fraction, seed):
+    """Hold out ``fraction`` of (x, y), keeping class proportions; fixed seed."""
+    from sklearn.model_selection import train_test_split
+    x_a, x_b, y_a, y_b = train_test_split(
+        x, y, test_size=fraction, stratify=y, random_state=seed)
+    return x_a, y_a, x_b, y_b
+
+
+def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0):
+    """tf.data pipeline: cache the decoded tensors, reshuffle every epoch with a
+    fixed seed (deterministic under op determinism), batch, prefetch.
+
+    ``shift`` > 0 translates each training image by up to that many pixels
+    (zero fill), a cheap augmentation for small image sets."""
+    import tensorflow as tf
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if shift:
+        from keras_arch.backend import keras
+        height, width = x.shape[1:3]
+        translate = keras.layers.RandomTranslation(
+            shift / height, shift / width, fill_mode="constant", seed=seed)
+        ds = ds.map(lambda images, labels: (translate(images, training=True), labels),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

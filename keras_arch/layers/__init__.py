@@ -1,0 +1,1 @@
+"""Custom layers, one public class per file."""

@@ -1,0 +1,89 @@
+"""The registry of runnable architectures: each ARCH names its builder, its
+default data and its training recipe.
+
+Builders and loaders are named by dotted path ("module:function") so that
+listing and validating recipes never imports TensorFlow. Later issues add an
+arch by calling :func:`register` in ``keras_arch/recipes.py``, not by editing
+the CLI.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from keras_arch.errors import UsageError
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    name: str
+    summary: str
+    source: str  # document and section the builder reproduces
+    builder: str  # "module:function" returning an uncompiled tf_keras.Model
+    data: str  # "module:function" returning a keras_arch.data.Splits
+    datasets: Tuple[str, ...] = ("default",)  # values accepted by --dataset
+    builder_kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    augment_shift: int = 0  # random translation of training images, in pixels
+    # Per-data changes to the training recipe, keyed by the data's family
+    # ("digits", "mnist"): a 1.3k-image set needs more epochs than 54k images.
+    by_data: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
+    loss: str = "sparse_categorical_crossentropy"
+    # Names of the serving signature's input and output tensors.
+    serving_input: str = "inputs"
+    serving_output: str = "probabilities"
+
+    def config(self) -> Dict[str, Any]:
+        cfg = dataclasses.asdict(self)
+        cfg["datasets"] = list(self.datasets)
+        return cfg
+
+
+_RECIPES: Dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    if recipe.name in _RECIPES:
+        raise ValueError(f"arch {recipe.name!r} is registered twice")
+    _RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def _load_recipes():
+    importlib.import_module("keras_arch.recipes")
+
+
+def names():
+    _load_recipes()
+    return sorted(_RECIPES)
+
+
+def get(name: str) -> Recipe:
+    _load_recipes()
+    try:
+        return _RECIPES[name]
+    except KeyError:
+        known = ", ".join(sorted(_RECIPES))
+        raise UsageError(f"unknown arch {name!r}; known: {known}") from None
+
+
+def resolve(path: str) -> Callable:
+    """Import "module:function" lazily."""
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def build(name: str, **overrides):
+    recipe = get(name)
+    kwargs = dict(recipe.builder_kwargs, **overrides)
+    return resolve(recipe.builder)(**kwargs)
+
+
+def dataset_choices(recipe: Recipe) -> Optional[Tuple[str, ...]]:
+    return recipe.datasets

@@ -1,0 +1,138 @@
+"""Command line: ``python -m keras_arch.run ARCH [options]`` (also ``keras-arch``).
+
+Thin by design: the registry holds the recipes, the trainer runs them. Nothing
+here imports TensorFlow before an arch is known to exist, so ``--help``,
+``--list`` and an unknown ARCH answer at once.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+from keras_arch import registry
+from keras_arch.errors import UsageError
+
+PROG = "python -m keras_arch.run"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2; argparse would add the usage block
+        raise UsageError(message)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def build_parser():
+    p = _Parser(prog=PROG, description="Train, evaluate and export a registered architecture.",
+                epilog="Example: python -m keras_arch.run cnn --epochs 3 --export /tmp/servables")
+    p.add_argument("arch", nargs="?", help="architecture name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the registered architectures and exit")
+    d = p.add_argument_group("data")
+    d.add_argument("--dataset", help="named data set (default: the arch's embedded default)")
+    d.add_argument("--data-dir", help="read the data set from this directory (e.g. MNIST IDX files)")
+    d.add_argument("--test-dir", help="evaluate the final model on this directory's test files")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=_positive_int)
+    t.add_argument("--batch-size", type=_positive_int)
+    t.add_argument("--learning-rate", type=_positive_float)
+    t.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw"))
+    t.add_argument("--lr-schedule", choices=("constant", "cosine", "warmup-cosine"))
+    t.add_argument("--seed", type=int, default=0, help="same seed, same metrics (default 0)")
+    o = p.add_argument_group("output")
+    o.add_argument("--export", metavar="DIR", help="write a TF Serving SavedModel to DIR/<arch>/<version>/")
+    o.add_argument("--metrics-json", metavar="PATH", help="write metrics and the full config used as JSON")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def list_text():
+    rows = [(n, registry.get(n)) for n in registry.names()]
+    width = max(len(n) for n, _ in rows)
+    return "\n".join(f"{n:<{width}}  {r.summary}  [{r.source}]" for n, r in rows)
+
+
+def summary_table(m):
+    rows = [("arch", m["arch"]), ("data", f"{m['data']['name']} (train {m['data']['train']}, "
+                                          f"val {m['data']['val']}, test {m['data']['test']})"),
+            (f"{m['eval_split']} accuracy", f"{m['eval_accuracy']:.4f}"),
+            (f"{m['eval_split']} loss", f"{m['eval_loss']:.4f}"),
+            ("epochs", m["epochs"]), ("training seconds", f"{m['train_seconds']:.1f}"),
+            ("samples/s", f"{m['samples_per_second']:.0f}"), ("parameters", f"{m['parameters']:,}")]
+    if "export_path" in m:
+        rows.append(("export", m["export_path"]))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def write_json_atomic(path, payload):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"--metrics-json {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".metrics-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv=None):
+    try:
+        return _main(argv)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
+    if args.list:
+        print(list_text())
+        return 0
+    if not args.arch:
+        raise UsageError("an ARCH is required (see --list)")
+    registry.get(args.arch)  # unknown arch: answer before TensorFlow loads
+    if args.metrics_json and os.path.isdir(args.metrics_json):
+        raise UsageError(f"--metrics-json {args.metrics_json}: is a directory")
+
+    from keras_arch.training.trainer import RunOptions, train
+    options = RunOptions(dataset=args.dataset, data_dir=args.data_dir, test_dir=args.test_dir,
+                         epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.learning_rate, optimizer=args.optimizer,
+                         lr_schedule=args.lr_schedule, seed=args.seed, export=args.export,
+                         quiet=args.quiet)
+    _, metrics = train(args.arch, options)
+    print(summary_table(metrics))
+    if args.metrics_json:
+        write_json_atomic(args.metrics_json, metrics)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

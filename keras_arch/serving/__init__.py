@@ -1,0 +1,1 @@
+"""TF Serving: versioned, atomic SavedModel exports."""

@@ -1,0 +1,48 @@
+"""Learning-rate schedules and optimizers by name (document 000 §3.2: SGD,
+learning-rate decay)."""
+from keras_arch.backend import keras
+from keras_arch.errors import UsageError
+import tensorflow as tf
+
+SCHEDULES = ("constant", "cosine", "warmup-cosine")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+
+
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup to ``peak`` over ``warmup_steps``, then cosine decay to 0."""
+
+    def __init__(self, peak, total_steps, warmup_steps):
+        self.peak, self.total_steps, self.warmup_steps = peak, total_steps, warmup_steps
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warmup = tf.maximum(float(self.warmup_steps), 1.0)
+        decay_steps = tf.maximum(float(self.total_steps - self.warmup_steps), 1.0)
+        progress = tf.clip_by_value((step - self.warmup_steps) / decay_steps, 0.0, 1.0)
+        cosine = 0.5 * self.peak * (1.0 + tf.cos(3.141592653589793 * progress))
+        return tf.where(step < self.warmup_steps, self.peak * (step + 1.0) / warmup, cosine)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
+
+
+def make_schedule(kind, learning_rate, total_steps, warmup_steps=0):
+    if kind == "constant":
+        return learning_rate
+    if kind == "cosine":
+        return keras.optimizers.schedules.CosineDecay(learning_rate, max(total_steps, 1))
+    if kind == "warmup-cosine":
+        return WarmupCosine(learning_rate, total_steps, warmup_steps)
+    raise UsageError(f"unknown --lr-schedule {kind!r}; choose from {', '.join(SCHEDULES)}")
+
+
+def make_optimizer(name, schedule):
+    if name == "sgd":
+        return keras.optimizers.SGD(schedule)
+    if name == "momentum":
+        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
+    if name == "adam":
+        return keras.optimizers.Adam(schedule)
+    if name == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=1e-4)
+    raise UsageError(f"unknown --optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")

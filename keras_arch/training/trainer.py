@@ -1,0 +1,117 @@
+"""The recipe-driven trainer behind ``python -m keras_arch.run``."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Optional
+
+from keras_arch import registry
+from keras_arch.errors import UsageError
+
+
+TRAINING_KEYS = ("dataset", "epochs", "batch_size", "learning_rate", "optimizer", "lr_schedule")
+
+
+@dataclasses.dataclass
+class RunOptions:
+    """What the CLI (or a notebook) may override in a recipe. None = recipe's value."""
+    dataset: Optional[str] = None
+    data_dir: Optional[str] = None
+    test_dir: Optional[str] = None
+    epochs: Optional[int] = None
+    batch_size: Optional[int] = None
+    learning_rate: Optional[float] = None
+    optimizer: Optional[str] = None
+    lr_schedule: Optional[str] = None
+    seed: int = 0
+    export: Optional[str] = None
+    quiet: bool = False
+
+    def resolved(self, recipe, data_family=None):
+        """The full configuration of a run: options over the recipe's defaults
+        for this data family over the recipe's defaults."""
+        cfg = {k: getattr(self, k) for k in TRAINING_KEYS}
+        defaults = {k: getattr(recipe, k) for k in TRAINING_KEYS if k != "dataset"}
+        defaults.update(recipe.by_data.get(data_family, {}), dataset=recipe.datasets[0])
+        cfg = {k: (defaults[k] if v is None else v) for k, v in cfg.items()}
+        if cfg["dataset"] not in recipe.datasets:
+            raise UsageError(f"--dataset {cfg['dataset']!r} is not available for {recipe.name}; "
+                             f"choose from {', '.join(recipe.datasets)}")
+        for key in ("epochs", "batch_size"):
+            if cfg[key] <= 0:
+                raise UsageError(f"--{key.replace('_', '-')} must be positive, got {cfg[key]}")
+        if cfg["learning_rate"] <= 0:
+            raise UsageError(f"--learning-rate must be positive, got {cfg['learning_rate']}")
+        cfg.update(arch=recipe.name, seed=self.seed, data_dir=self.data_dir,
+                   test_dir=self.test_dir,
+                   warmup_epochs=recipe.by_data.get(data_family, {}).get("warmup_epochs", recipe.warmup_epochs),
+                   augment_shift=recipe.by_data.get(data_family, {}).get("augment_shift", recipe.augment_shift),
+                   builder=recipe.builder, builder_kwargs=dict(recipe.builder_kwargs),
+                   source=recipe.source)
+        return cfg
+
+
+def seed_everything(seed):
+    """Same seed, same metrics: Python/NumPy/TF seeds plus op determinism."""
+    import tensorflow as tf
+    from keras_arch.backend import keras
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def compile_model(model, cfg, steps_per_epoch, loss):
+    from keras_arch.training import schedules
+    total = cfg["epochs"] * steps_per_epoch
+    warmup = int(cfg["warmup_epochs"] * steps_per_epoch)
+    schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], total, warmup)
+    model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule),
+                  loss=loss, metrics=["accuracy"])
+    return model
+
+
+def train(name, options: RunOptions = None):
+    """Build, train and evaluate the registered arch ``name``; returns (model, metrics)."""
+    options = options or RunOptions()
+    recipe = registry.get(name)
+    cfg = options.resolved(recipe)  # validates the options before any data is read
+    splits = registry.resolve(recipe.data)(
+        dataset=cfg["dataset"], data_dir=options.data_dir, test_dir=options.test_dir)
+    cfg = options.resolved(recipe, splits.family)
+
+    seed_everything(options.seed)
+    from keras_arch.data.splits import make_dataset
+    train_ds = make_dataset(splits.x_train, splits.y_train, cfg["batch_size"], shuffle=True,
+                            seed=options.seed, shift=cfg["augment_shift"])
+    val_ds = make_dataset(splits.x_val, splits.y_val, cfg["batch_size"])
+    steps = -(-len(splits.x_train) // cfg["batch_size"])
+
+    model = registry.build(name, input_shape=splits.input_shape, num_classes=splits.num_classes)
+    compile_model(model, cfg, steps, recipe.loss)
+    verbose = 0 if options.quiet else 1
+    start = time.perf_counter()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], verbose=verbose)
+    seconds = time.perf_counter() - start
+
+    eval_name, x_eval, y_eval = splits.eval_split()
+    loss, accuracy = model.evaluate(make_dataset(x_eval, y_eval, cfg["batch_size"]), verbose=0)
+    metrics = {
+        "arch": name,
+        "eval_split": eval_name,
+        "eval_accuracy": float(accuracy),
+        "eval_loss": float(loss),
+        f"{eval_name}_accuracy": float(accuracy),
+        f"{eval_name}_loss": float(loss),
+        "final_val_accuracy": float(history.history["val_accuracy"][-1]),
+        "epochs": len(history.history["loss"]),
+        "train_seconds": round(seconds, 3),
+        "samples_per_second": round(len(splits.x_train) * len(history.history["loss"]) / seconds, 1),
+        "parameters": int(model.count_params()),
+        "data": {"name": splits.name, **splits.sizes()},
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "config": cfg,
+    }
+    if options.export:
+        from keras_arch.serving.export import export_servable
+        path = export_servable(model, options.export, name, recipe.serving_input, recipe.serving_output)
+        metrics["export_path"] = path
+    return model, metrics

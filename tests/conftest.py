@@ -1,0 +1,23 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_DATA = os.environ.get("KERAS_ARCH_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
+MNIST_DIR = os.path.join(SHARED_DATA, "mnist")
+
+
+def needs_shared(sub):
+    path = os.path.join(SHARED_DATA, sub)
+    return pytest.mark.skipif(not os.path.isdir(path),
+                              reason=f"real data set not found at {path} (../shared/data is not in a user's clone)")
+
+
+def run_cli(*args, timeout=300, env=None):
+    """Run the CLI in a fresh process; returns CompletedProcess with text output."""
+    return subprocess.run([sys.executable, "-m", "keras_arch.run", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env=env)

@@ -1,0 +1,43 @@
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def _python(code, **env):
+    full_env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    full_env.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env=full_env, timeout=300)
+
+
+def test_tensorflow_imported_first_still_gives_keras2_models_that_tfmot_quantizes():
+    code = ("import tensorflow as tf\n"
+            "tf.keras.layers  # binds tf.keras to Keras 3 in this process\n"
+            "import warnings\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    import keras_arch\n"
+            "print('warned', any('tf_keras' in str(w.message) for w in caught))\n"
+            "from keras_arch.models.cnn import doc000_cnn\n"
+            "import tf_keras, tensorflow_model_optimization as tfmot\n"
+            "m = doc000_cnn()\n"
+            "print('tf_keras', isinstance(m, tf_keras.Model))\n"
+            "q = tfmot.quantization.keras.quantize_model(m)\n"
+            "print('quantized', q.count_params() > m.count_params())\n")
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["warned", "True", "tf_keras", "True", "quantized", "True"]
+
+
+def test_keras3_requested_explicitly_fails_at_once_with_what_to_do():
+    out = _python("import keras_arch", TF_USE_LEGACY_KERAS="0")
+    assert out.returncode != 0
+    assert "keras_arch needs Keras 2 (tf_keras)" in out.stderr and "TF_USE_LEGACY_KERAS=1" in out.stderr
+    assert "tensorflow" not in out.stderr.split("ImportError")[0].split("\n")[-1]
+
+
+def test_import_sets_the_flag_and_loads_no_tensorflow():
+    out = _python("import sys, os, keras_arch; print(os.environ['TF_USE_LEGACY_KERAS'], 'tensorflow' in sys.modules)")
+    assert out.stdout.split() == ["1", "False"], out.stderr
