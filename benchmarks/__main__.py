@@ -11,7 +11,7 @@ import tempfile
 
 import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
 
-ALL = ["cnn_mnist"]
+ALL = ["cnn_mnist", "serving"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -66,6 +66,12 @@ def main(argv=None):
         print(json.dumps(result, indent=1, default=str), flush=True)
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, report["date"] + ("-quick" if args.quick else ""))
+    if args.only and os.path.exists(stem + ".json"):
+        # A partial run updates the day's report instead of replacing it.
+        ran = {r["name"] for r in report["results"]}
+        earlier = json.load(open(stem + ".json"))["results"]
+        report["results"] = [r for r in earlier if r["name"] not in ran] + report["results"]
+        report["results"].sort(key=lambda r: ALL.index(r["name"]) if r["name"] in ALL else len(ALL))
     _write(stem + ".json", json.dumps(report, indent=2, default=str))
     _write(stem + ".md", markdown(report))
     print(markdown(report))

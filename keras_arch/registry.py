@@ -38,6 +38,11 @@ class Recipe:
     # Names of the serving signature's input and output tensors.
     serving_input: str = "inputs"
     serving_output: str = "probabilities"
+    # Optional "module:function"s for archs with several inputs or signatures:
+    # signatures(model, recipe) -> {name: tf.function};
+    # serving_samples(splits, n) -> {signature: {input: array}}.
+    signatures: str = ""
+    serving_samples: str = ""
 
     def config(self) -> Dict[str, Any]:
         cfg = dataclasses.asdict(self)

@@ -61,6 +61,8 @@ def build_parser():
     t.add_argument("--seed", type=int, default=0, help="same seed, same metrics (default 0)")
     o = p.add_argument_group("output")
     o.add_argument("--export", metavar="DIR", help="write a TF Serving SavedModel to DIR/<arch>/<version>/")
+    o.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="resume an interrupted run from DIR and keep the best weights there")
     o.add_argument("--metrics-json", metavar="PATH", help="write metrics and the full config used as JSON")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -126,6 +128,7 @@ def _main(argv):
                          epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, optimizer=args.optimizer,
                          lr_schedule=args.lr_schedule, seed=args.seed, export=args.export,
+                         checkpoint_dir=args.checkpoint_dir,
                          quiet=args.quiet)
     _, metrics = train(args.arch, options)
     print(summary_table(metrics))

@@ -1,10 +1,11 @@
-"""Export a Keras model to TF Serving's layout: BASE/<name>/<version>/.
+"""Export to TF Serving's layout, BASE/<name>/<version>/, and load it back.
 
-The SavedModel is written into a hidden temporary directory beside the
-versions (TF Serving only loads all-digit names) and renamed into place, so a
-server polling BASE never sees half a version. The version is the next free
-integer; an existing version is never overwritten, and two exports running at
-once end with different versions.
+Each version holds saved_model.pb, variables/, assets/ and
+assets.extra/tf_serving_warmup_requests. It is written into a hidden
+temporary directory beside the versions (TF Serving only loads all-digit
+names) and renamed into place, so a server polling BASE never sees half a
+version. The version is the next free integer; an existing version is never
+overwritten, and two exports running at once end with different versions.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import shutil
 import tempfile
 
 from keras_arch.errors import UsageError
+from keras_arch.serving import warmup
 
 
 def versions(model_dir):
@@ -23,36 +25,28 @@ def versions(model_dir):
     return sorted(int(n) for n in os.listdir(model_dir) if n.isdigit())
 
 
-def serving_function(model, input_name, output_name):
-    """A tf.function with an explicit, named, typed signature around ``model``."""
-    import tensorflow as tf
-    spec = tf.TensorSpec([None, *model.input_shape[1:]], model.inputs[0].dtype, name=input_name)
+def export_servable(model, base_dir, name, signatures, warmup_requests=()):
+    """Write ``model`` with ``signatures`` as the next version of BASE/name; return its path.
 
-    @tf.function(input_signature=[spec])
-    def serve(inputs):
-        return {output_name: model(inputs, training=False)}
-
-    return serve
-
-
-def export_servable(model, base_dir, name, input_name="inputs", output_name="outputs",
-                    signatures=None):
-    """Write ``model`` as the next version of BASE/name; return its path."""
+    ``warmup_requests``: (signature_name, {input_name: array}) pairs recorded in
+    assets.extra for the server to replay at load time.
+    """
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
-        raise UsageError(f"--export {base_dir}: exists and is not a directory")
+        raise UsageError(f"export base {base_dir}: exists and is not a directory")
     model_dir = os.path.join(base_dir, name)
     try:
         os.makedirs(model_dir, exist_ok=True)
     except OSError as e:
-        raise UsageError(f"--export {base_dir}: cannot create {model_dir} ({e.strerror})") from None
-    if signatures is None:
-        signatures = {"serving_default": serving_function(model, input_name, output_name)}
+        raise UsageError(f"export base {base_dir}: cannot create {model_dir} ({e.strerror})") from None
     tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=model_dir)
     try:
         model.save(tmp, save_format="tf", include_optimizer=False, signatures=signatures)
+        if warmup_requests:
+            os.makedirs(os.path.join(tmp, "assets.extra"))
+            warmup.write(os.path.join(tmp, "assets.extra", warmup.WARMUP_FILE), name, warmup_requests)
+        os.makedirs(os.path.join(tmp, "assets"), exist_ok=True)
         while True:
-            version = (versions(model_dir) or [0])[-1] + 1
-            final = os.path.join(model_dir, str(version))
+            final = os.path.join(model_dir, str((versions(model_dir) or [0])[-1] + 1))
             try:
                 os.rename(tmp, final)
                 return final
@@ -62,3 +56,37 @@ def export_servable(model, base_dir, name, input_name="inputs", output_name="out
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def resolve_version(path):
+    """BASE/name (newest version) or BASE/name/version -> the version directory."""
+    if not os.path.isdir(path):
+        raise UsageError(f"{path}: no such export directory")
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    found = versions(path)
+    if not found:
+        raise UsageError(f"{path}: neither a SavedModel (no saved_model.pb) nor a model directory with numbered versions")
+    return os.path.join(path, str(found[-1]))
+
+
+def load_servable(path):
+    """Load an export as TF Serving would (tf.saved_model.load), with clear errors."""
+    import tensorflow as tf
+    version_dir = resolve_version(path)
+    if not os.path.isfile(os.path.join(version_dir, "saved_model.pb")):
+        raise UsageError(f"{version_dir}: no saved_model.pb (incomplete or not an export)")
+    _import_custom_ops()
+    try:
+        return tf.saved_model.load(version_dir)
+    except Exception as e:  # corrupt protos and missing variables raise many types
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"{version_dir}: cannot load SavedModel ({first})") from None
+
+
+def _import_custom_ops():
+    """Register the TF-Text ops text-in exports use, before loading a graph."""
+    try:
+        import tensorflow_text  # noqa: F401
+    except ImportError:
+        pass

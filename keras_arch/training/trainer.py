@@ -25,6 +25,7 @@ class RunOptions:
     lr_schedule: Optional[str] = None
     seed: int = 0
     export: Optional[str] = None
+    checkpoint_dir: Optional[str] = None
     quiet: bool = False
 
     def resolved(self, recipe, data_family=None):
@@ -87,9 +88,16 @@ def train(name, options: RunOptions = None):
 
     model = registry.build(name, input_shape=splits.input_shape, num_classes=splits.num_classes)
     compile_model(model, cfg, steps, recipe.loss)
+    callbacks = []
+    if options.checkpoint_dir:
+        from keras_arch.training import checkpoints
+        callbacks += checkpoints.callbacks(options.checkpoint_dir, {
+            "arch": name, "input_shape": list(splits.input_shape), "num_classes": splits.num_classes,
+            "config": cfg})
     verbose = 0 if options.quiet else 1
     start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], verbose=verbose)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], verbose=verbose,
+                        callbacks=callbacks)
     seconds = time.perf_counter() - start
 
     eval_name, x_eval, y_eval = splits.eval_split()
@@ -111,7 +119,6 @@ def train(name, options: RunOptions = None):
         "config": cfg,
     }
     if options.export:
-        from keras_arch.serving.export import export_servable
-        path = export_servable(model, options.export, name, recipe.serving_input, recipe.serving_output)
-        metrics["export_path"] = path
+        from keras_arch.serving.servable import export_arch
+        metrics["export_path"] = export_arch(model, recipe, options.export, splits)
     return model, metrics

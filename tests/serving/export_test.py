@@ -7,10 +7,14 @@ import threading
 import numpy as np
 import pytest
 
+from keras_arch import registry
 from keras_arch.errors import UsageError
 from keras_arch.models.cnn import doc001_cnn
-from keras_arch.serving.export import export_servable, versions
+from keras_arch.serving import signatures
+from keras_arch.serving.export import export_servable, load_servable, versions
 from tests.conftest import ROOT
+
+ARCHS = registry.names()
 
 
 @pytest.fixture(scope="module")
@@ -18,24 +22,32 @@ def model():
     return doc001_cnn()
 
 
-def test_layout_versions_and_no_overwrite(model, tmp_path):
-    base = str(tmp_path)
-    first = export_servable(model, base, "cnn", "image", "probabilities")
-    assert first == os.path.join(base, "cnn", "1")
+def _export(model, base):
+    return export_servable(model, base, "cnn", signatures.single_input(model, "image", "probabilities"))
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_arch_has_the_tf_serving_layout(exported, arch):
+    base, archs = exported
+    path = archs[arch][3]
+    assert path == os.path.join(base, arch, "1")
+    assert {"saved_model.pb", "variables", "assets", "assets.extra"} <= set(os.listdir(path))
+    assert os.path.isfile(os.path.join(path, "assets.extra", "tf_serving_warmup_requests"))
+
+
+def test_versions_increment_and_never_overwrite(model, tmp_path):
+    first = _export(model, str(tmp_path))
     stamp = os.stat(os.path.join(first, "saved_model.pb")).st_mtime_ns
-    second = export_servable(model, base, "cnn", "image", "probabilities")
-    assert second == os.path.join(base, "cnn", "2")
+    second = _export(model, str(tmp_path))
+    assert (first, second) == (str(tmp_path / "cnn" / "1"), str(tmp_path / "cnn" / "2"))
     assert os.stat(os.path.join(first, "saved_model.pb")).st_mtime_ns == stamp
-    assert versions(os.path.join(base, "cnn")) == [1, 2]
-    # Nothing half-written is left beside the versions.
-    assert sorted(os.listdir(os.path.join(base, "cnn"))) == ["1", "2"]
-    assert {"saved_model.pb", "variables"} <= set(os.listdir(first))
+    assert sorted(os.listdir(tmp_path / "cnn")) == ["1", "2"]  # no temporary left behind
+    assert versions(str(tmp_path / "cnn")) == [1, 2]
 
 
 def test_concurrent_exports_get_different_versions(model, tmp_path):
     paths = []
-    threads = [threading.Thread(target=lambda: paths.append(
-        export_servable(model, str(tmp_path), "cnn", "image", "probabilities"))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: paths.append(_export(model, str(tmp_path)))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -43,38 +55,111 @@ def test_concurrent_exports_get_different_versions(model, tmp_path):
     assert sorted(os.path.basename(p) for p in paths) == ["1", "2"]
 
 
-def test_reload_in_fresh_process_gives_same_outputs(model, tmp_path):
-    path = export_servable(model, str(tmp_path), "cnn", "image", "probabilities")
-    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+def test_two_export_processes_at_once_get_different_versions(tmp_path):
+    code = ("import sys, keras_arch\n"
+            "from keras_arch.models.cnn import doc001_cnn\n"
+            "from keras_arch.serving import signatures\n"
+            "from keras_arch.serving.export import export_servable\n"
+            "m = doc001_cnn()\n"
+            "print(export_servable(m, sys.argv[1], 'cnn', signatures.single_input(m, 'image', 'p')))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, cwd=ROOT) for _ in range(2)]
+    outs = [p.communicate(timeout=300)[0].strip().splitlines()[-1] for p in procs]
+    assert sorted(os.path.basename(o) for o in outs) == ["1", "2"]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_reload_in_fresh_process_gives_same_outputs(exported, arch, tmp_path):
+    model, recipe, splits, path = exported[1][arch]
+    x = splits.eval_split()[1][:3]
     np.save(tmp_path / "x.npy", x)
     code = ("import sys, json, numpy as np, tensorflow as tf\n"
-            "m = tf.saved_model.load(sys.argv[1])\n"
-            "f = m.signatures['serving_default']\n"
-            "out = f(image=tf.constant(np.load(sys.argv[2])))\n"
+            "f = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
+            "out = f(**{sys.argv[3]: tf.constant(np.load(sys.argv[2]))})\n"
             "print(json.dumps({k: v.numpy().tolist() for k, v in out.items()}))\n")
-    out = subprocess.run([sys.executable, "-c", code, path, str(tmp_path / "x.npy")],
+    out = subprocess.run([sys.executable, "-c", code, path, str(tmp_path / "x.npy"), recipe.serving_input],
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
     served = json.loads(out.stdout.strip().splitlines()[-1])
-    assert list(served) == ["probabilities"]
-    np.testing.assert_allclose(served["probabilities"], model(x, training=False).numpy(), rtol=1e-5, atol=1e-6)
+    assert list(served) == [recipe.serving_output]
+    np.testing.assert_allclose(served[recipe.serving_output], model(x, training=False).numpy(),
+                               rtol=1e-5, atol=1e-6)
 
 
-def test_saved_model_cli_shows_named_typed_signature(model, tmp_path):
-    path = export_servable(model, str(tmp_path), "cnn", "image", "probabilities")
+@pytest.mark.parametrize("arch", ARCHS)
+def test_saved_model_cli_show_all_and_named_typed_signature(exported, arch):
+    _, recipe, _, path = exported[1][arch]
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-    out = subprocess.run([cli, "show", "--dir", path, "--tag_set", "serve",
-                          "--signature_def", "serving_default"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([cli, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    text = out.stdout
-    assert "inputs['image'] tensor_info:" in text and "outputs['probabilities'] tensor_info:" in text
-    assert text.count("dtype: DT_FLOAT") == 2
-    assert "shape: (-1, 28, 28, 1)" in text and "shape: (-1, 10)" in text
+    default = out.stdout.split("signature_def['serving_default']:")[1]
+    assert f"inputs['{recipe.serving_input}'] tensor_info:" in default
+    assert f"outputs['{recipe.serving_output}'] tensor_info:" in default
+    assert "shape: (-1, 28, 28, 1)" in default and "shape: (-1, 10)" in default
+    assert default.count("dtype: DT_FLOAT") == 2
+
+
+def test_show_wrapper_prints_every_signature(exported):
+    path = exported[1]["cnn"][3]
+    out = subprocess.run([sys.executable, "-m", "keras_arch.export", "--show", path],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "signature_def['serving_default']" in out.stdout and "inputs['image']" in out.stdout
+
+
+def _feed_like_tf_serving(version_dir, input_name, value):
+    """Run serving_default the way TF Serving's C++ session does: feed the
+    placeholder by name, with no client-side shape check."""
+    import tensorflow as tf
+    graph = tf.Graph()
+    with tf.compat.v1.Session(graph=graph) as sess:
+        meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], version_dir)
+        sig = meta.signature_def["serving_default"]
+        feed = graph.get_tensor_by_name(sig.inputs[input_name].name)
+        fetch = graph.get_tensor_by_name(next(iter(sig.outputs.values())).name)
+        return sess._call_tf_sessionrun(None, {feed._as_tf_output(): value}, [fetch._as_tf_output()], [], None)[0]
+
+
+@pytest.mark.parametrize("bad_shape", [(2, 27, 28, 1), (2, 28, 28), (2, 28, 28, 3)])
+def test_in_graph_check_names_the_expected_shape(exported, bad_shape):
+    import tensorflow as tf
+    path = exported[1]["cnn"][3]
+    assert _feed_like_tf_serving(path, "image", np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 10)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"input image must have shape \[batch, 28, 28, 1\], got"):
+        _feed_like_tf_serving(path, "image", np.zeros(bad_shape, np.float32))
+
+
+def test_missing_and_corrupt_versions_give_clear_errors(model, tmp_path):
+    with pytest.raises(UsageError, match="no such export directory"):
+        load_servable(str(tmp_path / "absent"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="numbered versions"):
+        load_servable(str(tmp_path / "empty"))
+    path = _export(model, str(tmp_path))
+    with open(os.path.join(path, "saved_model.pb"), "wb") as f:
+        f.write(b"\x00garbage")
+    with pytest.raises(UsageError, match="cannot load SavedModel"):
+        load_servable(str(tmp_path / "cnn"))
 
 
 def test_export_into_a_file_is_a_usage_error(model, tmp_path):
     target = tmp_path / "file"
     target.write_text("keep me")
     with pytest.raises(UsageError, match="not a directory"):
-        export_servable(model, str(target), "cnn")
+        _export(model, str(target))
     assert target.read_text() == "keep me"
+
+
+def test_export_cli_from_checkpoint_dir(tmp_path):
+    ck, base = str(tmp_path / "ck"), str(tmp_path / "sv")
+    run = subprocess.run([sys.executable, "-m", "keras_arch.run", "cnn-doc001", "--epochs", "1", "--quiet",
+                          "--checkpoint-dir", ck], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr
+    out = subprocess.run([sys.executable, "-m", "keras_arch.export", "--checkpoint-dir", ck, "--base", base],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == os.path.join(base, "cnn-doc001", "1")
+    bad = subprocess.run([sys.executable, "-m", "keras_arch.export", "--checkpoint-dir", base, "--base", base],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert bad.returncode == 2 and "not a keras_arch checkpoint directory" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

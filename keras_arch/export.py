@@ -1,0 +1,121 @@
+"""``python -m keras_arch.export``: TF Serving exports outside of training.
+
+  python -m keras_arch.export ARCH --model PATH --base BASE        a saved Keras model
+  python -m keras_arch.export --checkpoint-dir DIR --base BASE     a run's best checkpoint
+  python -m keras_arch.export --model-config BASE                  BASE/models.config for every model
+  python -m keras_arch.export --show PATH                          saved_model_cli show --all, TF-Text ops loaded
+  python -m keras_arch.export --example-request ARCH               a REST request body for ARCH's export
+"""
+import argparse
+import json
+import sys
+
+from keras_arch.errors import UsageError
+
+PROG = "python -m keras_arch.export"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser():
+    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    p.add_argument("arch", nargs="?", help="registered arch (see python -m keras_arch.run --list)")
+    p.add_argument("--model", metavar="PATH", help="a saved Keras model (.keras file or SavedModel directory)")
+    p.add_argument("--checkpoint-dir", metavar="DIR", help="a run's --checkpoint-dir")
+    p.add_argument("--base", metavar="BASE", help="TF Serving base directory to export into")
+    p.add_argument("--model-config", metavar="BASE", help="write BASE/models.config for every model under BASE")
+    p.add_argument("--mount-path", default="/models", help="where BASE is mounted in the server (default /models)")
+    p.add_argument("--show", metavar="PATH", help="print every signature of an export (saved_model_cli show --all)")
+    p.add_argument("--example-request", metavar="ARCH", help="print a REST predict body for ARCH")
+    p.add_argument("--format", choices=("instances", "inputs"), default="instances",
+                   help="REST body format for --example-request (row or columnar)")
+    p.add_argument("--signature", default="serving_default", help="signature for --example-request")
+    return p
+
+
+def show(path):
+    """saved_model_cli show --all, after registering the TF-Text ops text-in exports use."""
+    from keras_arch.serving.export import _import_custom_ops, resolve_version
+    version_dir = resolve_version(path)
+    _import_custom_ops()
+    from tensorflow.python.tools import saved_model_cli
+    # saved_model_cli.main() reads sys.argv through absl; run it as its own command would.
+    sys.argv = ["saved_model_cli", "show", "--dir", version_dir, "--all"]
+    try:
+        saved_model_cli.main()
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+def example_request(arch, fmt, signature, n=2):
+    from keras_arch import registry
+    from keras_arch.serving.rest import example_body
+    from keras_arch.serving.servable import sample_inputs
+    recipe = registry.get(arch)
+    samples = sample_inputs(recipe, registry.resolve(recipe.data)(dataset=recipe.datasets[0]), n)
+    if signature not in samples:
+        raise UsageError(f"{arch} has no sample inputs for signature {signature!r}; have {sorted(samples)}")
+    return example_body(samples[signature], fmt, signature)
+
+
+def main(argv=None):
+    try:
+        return _main(argv)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
+    if args.model_config:
+        from keras_arch.serving import model_config
+        path, names = model_config.write(args.model_config, args.mount_path)
+        print(f"{path}: {', '.join(names)}")
+        return 0
+    if args.show:
+        return show(args.show)
+    if args.example_request:
+        print(json.dumps(example_request(args.example_request, args.format, args.signature)))
+        return 0
+    if not args.base:
+        raise UsageError("--base is required to export (or use --model-config, --show, --example-request)")
+    from keras_arch import registry
+    if args.checkpoint_dir:
+        from keras_arch.training.checkpoints import load_model
+        arch, model = load_model(args.checkpoint_dir)
+        if args.arch and args.arch != arch:
+            raise UsageError(f"--checkpoint-dir holds a {arch!r} run, not {args.arch!r}")
+    elif args.model:
+        if not args.arch:
+            raise UsageError("ARCH is required with --model")
+        recipe = registry.get(args.arch)
+        model = _load_keras_model(args.model)
+        arch = recipe.name
+    else:
+        raise UsageError("give --model PATH or --checkpoint-dir DIR")
+    recipe = registry.get(arch)
+    from keras_arch.serving.servable import export_arch
+    splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
+    print(export_arch(model, recipe, args.base, splits))
+    return 0
+
+
+def _load_keras_model(path):
+    import os
+    from keras_arch.backend import keras
+    if not os.path.exists(path):
+        raise UsageError(f"--model {path}: no such file or directory")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except (OSError, ValueError, IOError) as e:
+        raise UsageError(f"--model {path}: cannot load ({str(e).splitlines()[0]})") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+import pytest
+
+from keras_arch import registry
+from keras_arch.serving.servable import export_arch
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """Every registered arch, built (untrained: serving does not care) and exported once.
+    Returns {arch: (model, recipe, splits, version_dir)}."""
+    base = str(tmp_path_factory.mktemp("servables"))
+    out = {}
+    for name in registry.names():
+        recipe = registry.get(name)
+        splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
+        model = registry.build(name, input_shape=splits.input_shape, num_classes=splits.num_classes)
+        out[name] = (model, recipe, splits, export_arch(model, recipe, base, splits))
+    return base, out
