@@ -37,3 +37,15 @@ register(Recipe(
     epochs=5, batch_size=64, learning_rate=1e-3,
     serving_input="image", serving_output="probabilities",
 ))
+
+register(Recipe(
+    name="distill",
+    summary="knowledge distillation: the cnn teacher, then a 5,258-parameter student (T=4, alpha=0.1)",
+    source="document 002 §3.3 (知识蒸馏)",
+    builder="keras_arch.models.cnn:tiny_cnn",
+    runner="keras_arch.training.distill:run",
+    data=IMAGES, datasets=("digits", "mnist"),
+    epochs=6, batch_size=128, learning_rate=5e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
+    by_data={"digits": {"epochs": 40, "batch_size": 32, "warmup_epochs": 1, "augment_shift": 2}},
+    serving_input="image", serving_output="probabilities",
+))

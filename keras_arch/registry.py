@@ -43,6 +43,11 @@ class Recipe:
     # serving_samples(splits, n) -> {signature: {input: array}}.
     signatures: str = ""
     serving_samples: str = ""
+    # Fixed batch size for TFLite conversion, for layers that need one (LSTM).
+    tflite_batch: Optional[int] = None
+    # "module:function"(name, options) -> (model, metrics) for archs whose run
+    # is not one fit (distillation trains a teacher, then a student).
+    runner: str = ""
 
     def config(self) -> Dict[str, Any]:
         cfg = dataclasses.asdict(self)

@@ -43,6 +43,16 @@ def _positive_float(text):
     return value
 
 
+def _sparsity(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a sparsity in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"sparsity must be in (0, 1), got {text}")
+    return value
+
+
 def build_parser():
     p = _Parser(prog=PROG, description="Train, evaluate and export a registered architecture.",
                 epilog="Example: python -m keras_arch.run cnn --epochs 3 --export /tmp/servables")
@@ -59,6 +69,15 @@ def build_parser():
     t.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw"))
     t.add_argument("--lr-schedule", choices=("constant", "cosine", "warmup-cosine"))
     t.add_argument("--seed", type=int, default=0, help="same seed, same metrics (default 0)")
+    c = p.add_argument_group("compression (applied after training, in this order)")
+    c.add_argument("--prune", type=_sparsity, metavar="S",
+                   help="magnitude-prune to target sparsity S in (0, 1), fine-tuning with a PolynomialDecay schedule")
+    c.add_argument("--qat", action="store_true",
+                   help="quantization-aware fine-tuning (pruning-preserving after --prune)")
+    c.add_argument("--tflite", metavar="PATH", help="write a full-int8 .tflite to PATH and a float one beside it")
+    c.add_argument("--per-channel", action="store_true",
+                   help="quantize conv kernels per channel (default per tensor: a smaller .tflite)")
+    c.add_argument("--compress-epochs", type=_positive_int, default=2, help="fine-tuning epochs for --prune (default 2; --qat uses half)")
     o = p.add_argument_group("output")
     o.add_argument("--export", metavar="DIR", help="write a TF Serving SavedModel to DIR/<arch>/<version>/")
     o.add_argument("--checkpoint-dir", metavar="DIR",
@@ -81,6 +100,16 @@ def summary_table(m):
             (f"{m['eval_split']} loss", f"{m['eval_loss']:.4f}"),
             ("epochs", m["epochs"]), ("training seconds", f"{m['train_seconds']:.1f}"),
             ("samples/s", f"{m['samples_per_second']:.0f}"), ("parameters", f"{m['parameters']:,}")]
+    for stage, s in m.get("stages", {}).items():
+        if stage == "tflite":
+            rows.append(("tflite int8 / float", f"acc {s['int8_accuracy']:.4f} / {s['float_accuracy']:.4f}, "
+                                                f"{s['int8_bytes']:,} / {s['float_bytes']:,} bytes"))
+        elif stage != "baseline":
+            extra = f", sparsity {s['sparsity']:.3f}" if "sparsity" in s else ""
+            rows.append((f"{stage} accuracy", f"{s['accuracy']:.4f}{extra}"))
+    if "teacher" in m:
+        rows.append(("teacher accuracy", f"{m['teacher']['eval_accuracy']:.4f} "
+                                         f"({m['teacher']['parameters']:,} parameters)"))
     if "export_path" in m:
         rows.append(("export", m["export_path"]))
     width = max(len(k) for k, _ in rows)
@@ -120,15 +149,20 @@ def _main(argv):
     if not args.arch:
         raise UsageError("an ARCH is required (see --list)")
     registry.get(args.arch)  # unknown arch: answer before TensorFlow loads
-    if args.metrics_json and os.path.isdir(args.metrics_json):
-        raise UsageError(f"--metrics-json {args.metrics_json}: is a directory")
+    for flag, path in (("--metrics-json", args.metrics_json), ("--tflite", args.tflite)):
+        if path and os.path.isdir(path):
+            raise UsageError(f"{flag} {path}: is a directory")
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UsageError(f"{flag} {path}: directory {os.path.dirname(os.path.abspath(path))} does not exist")
 
     from keras_arch.training.trainer import RunOptions, train
     options = RunOptions(dataset=args.dataset, data_dir=args.data_dir, test_dir=args.test_dir,
                          epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, optimizer=args.optimizer,
                          lr_schedule=args.lr_schedule, seed=args.seed, export=args.export,
-                         checkpoint_dir=args.checkpoint_dir,
+                         checkpoint_dir=args.checkpoint_dir, prune=args.prune, qat=args.qat,
+                         tflite=args.tflite, compress_epochs=args.compress_epochs,
+                         per_channel=args.per_channel,
                          quiet=args.quiet)
     _, metrics = train(args.arch, options)
     print(summary_table(metrics))

@@ -26,6 +26,11 @@ class RunOptions:
     seed: int = 0
     export: Optional[str] = None
     checkpoint_dir: Optional[str] = None
+    prune: Optional[float] = None
+    qat: bool = False
+    tflite: Optional[str] = None
+    compress_epochs: int = 2
+    per_channel: bool = False
     quiet: bool = False
 
     def resolved(self, recipe, data_family=None):
@@ -74,6 +79,8 @@ def train(name, options: RunOptions = None):
     """Build, train and evaluate the registered arch ``name``; returns (model, metrics)."""
     options = options or RunOptions()
     recipe = registry.get(name)
+    if recipe.runner:
+        return registry.resolve(recipe.runner)(name, options)
     cfg = options.resolved(recipe)  # validates the options before any data is read
     splits = registry.resolve(recipe.data)(
         dataset=cfg["dataset"], data_dir=options.data_dir, test_dir=options.test_dir)
@@ -118,6 +125,11 @@ def train(name, options: RunOptions = None):
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         "config": cfg,
     }
+    if options.prune or options.qat or options.tflite:
+        from keras_arch.optimize.pipeline import compress
+        model, metrics["stages"] = compress(
+            model, recipe, cfg, splits, prune=options.prune, qat=options.qat, tflite=options.tflite,
+            epochs=options.compress_epochs, verbose=verbose, per_channel=options.per_channel)
     if options.export:
         from keras_arch.serving.servable import export_arch
         metrics["export_path"] = export_arch(model, recipe, options.export, splits)

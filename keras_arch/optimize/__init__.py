@@ -1,0 +1,1 @@
+"""Model compression with TF Model Optimization: QAT, pruning, TFLite, distillation."""

@@ -1,0 +1,74 @@
+"""Magnitude pruning with tfmot (document 002 §3.2, 模型剪枝).
+
+prune_low_magnitude changes the weights of the model it wraps in place, so
+:func:`prunable_copy` always works on a copy and the baseline stays intact.
+"""
+import gzip
+
+import numpy as np
+import tensorflow_model_optimization as tfmot
+
+from keras_arch.backend import keras
+
+sparsity = tfmot.sparsity.keras
+
+
+def copy_model(model):
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def prunable_copy(model, target_sparsity, end_step, begin_step=0):
+    """A copy of ``model`` whose prunable layers go from 0 to ``target_sparsity``
+    along a PolynomialDecay schedule between begin_step and end_step."""
+    schedule = sparsity.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target_sparsity,
+                                        begin_step=begin_step, end_step=max(end_step, begin_step + 1),
+                                        frequency=max(1, (end_step - begin_step) // 20))
+    return sparsity.prune_low_magnitude(copy_model(model), pruning_schedule=schedule)
+
+
+def callbacks(logdir=None):
+    cbs = [sparsity.UpdatePruningStep()]
+    if logdir:
+        cbs.append(sparsity.PruningSummaries(log_dir=logdir))
+    return cbs
+
+
+def strip(model):
+    return sparsity.strip_pruning(model)
+
+
+def layer_sparsity(model):
+    """{layer: fraction of zero weights} over the kernels pruning acts on,
+    measured on a stripped model's actual weights."""
+    out = {}
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None and hasattr(layer, "depthwise_kernel"):
+            kernel = layer.depthwise_kernel
+        if kernel is not None:
+            w = kernel.numpy()
+            out[layer.name] = float(np.mean(w == 0))
+    return out
+
+
+def overall_sparsity(model, layers=None):
+    """Zero fraction over the kernels of ``layers`` (default: every kernel), weighted by size."""
+    zeros = total = 0
+    for layer in model.layers:
+        if (layers is None or layer.name in layers) and getattr(layer, "kernel", None) is not None:
+            w = layer.kernel.numpy()
+            zeros, total = zeros + int(np.sum(w == 0)), total + w.size
+    return zeros / max(total, 1)
+
+
+def gzip_size(model):
+    """Bytes of the model's weights after gzip -9: what pruning saves on disk.
+    Only the model's own weights count (an .h5 of a trained model would also
+    carry the optimizer's slots)."""
+    return bytes_gzip_size(b"".join(np.ascontiguousarray(w).tobytes() for w in model.get_weights()))
+
+
+def bytes_gzip_size(data):
+    return len(gzip.compress(data, 9))

@@ -1,0 +1,118 @@
+"""The support matrix: every registered arch x {QAT, pruning, pruning-preserving
+QAT, TFLite float, TFLite int8, SavedModel}, found by doing each on the arch's
+(untrained) model, never by listing.
+
+    python -m keras_arch.optimize.support               print the table
+    python -m keras_arch.optimize.support --readme FILE rewrite FILE's table in place
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+BEGIN, END = "<!-- support-matrix:begin -->", "<!-- support-matrix:end -->"
+COLUMNS = ("QAT", "pruning", "pruning-preserving QAT", "TFLite float", "TFLite int8", "SavedModel")
+
+
+def _first_line(e):
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:120]
+
+
+def _quantized(model, preserve_sparsity=False):
+    from keras_arch.optimize import qat
+    from keras_arch.optimize.fold_batch_norm import fold_batch_norm, foldable
+    if not preserve_sparsity and foldable(model):
+        model = fold_batch_norm(model)
+    return qat.quantize(model, preserve_sparsity=preserve_sparsity)
+
+
+def check_arch(name):
+    """{column: cell text} for one arch."""
+    from keras_arch import registry
+    from keras_arch.optimize import prune, tflite
+    from keras_arch.serving.export import load_servable
+    from keras_arch.serving.servable import export_arch
+    recipe = registry.get(name)
+    splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
+    model = registry.build(name, input_shape=splits.input_shape, num_classes=splits.num_classes)
+    rep = splits.x_train[:32]
+
+    def qat_cell():
+        _, float_layers = _quantized(model)
+        return "yes" if not float_layers else "yes, float: " + ", ".join(sorted(float_layers))
+
+    def pqat_cell():
+        stripped = prune.strip(prune.prunable_copy(model, 0.5, end_step=2))
+        _, float_layers = _quantized(stripped, preserve_sparsity=True)
+        return "yes" if not float_layers else "yes, float: " + ", ".join(sorted(float_layers))
+
+    def int8_cell():
+        quantized, float_layers = _quantized(model)
+        content = tflite.convert(quantized, int8=True, representative=rep, batch_size=recipe.tflite_batch)
+        tflite.TFLiteModel(content)(rep[:recipe.tflite_batch or 2])
+        return "yes (int8 in/out)"
+
+    def saved_model_cell():
+        with tempfile.TemporaryDirectory() as d:
+            load_servable(export_arch(model, recipe, d, splits))
+        return "yes"
+
+    cells = {
+        "QAT": qat_cell,
+        "pruning": lambda: (prune.strip(prune.prunable_copy(model, 0.5, end_step=2)), "yes")[1],
+        "pruning-preserving QAT": pqat_cell,
+        "TFLite float": lambda: (tflite.TFLiteModel(tflite.convert(model, batch_size=recipe.tflite_batch))(
+            rep[:recipe.tflite_batch or 2]), "yes")[1],
+        "TFLite int8": int8_cell,
+        "SavedModel": saved_model_cell,
+    }
+    out = {}
+    for column, fn in cells.items():
+        try:
+            out[column] = fn()
+        except Exception as e:  # the matrix records why, it does not stop
+            out[column] = f"no: {type(e).__name__}: {_first_line(e)}"
+    return out
+
+
+def matrix():
+    from keras_arch import registry
+    return {name: check_arch(name) for name in registry.names()}
+
+
+def render(table):
+    lines = ["| arch | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    for name, cells in table.items():
+        lines.append(f"| `{name}` | " + " | ".join(cells[c].replace("|", "/") for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def readme_block(text):
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[start:end].strip()
+
+
+def write_readme(path, table_text):
+    text = open(path).read()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    new = text[:start] + "\n" + table_text + "\n" + text[end:]
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)))
+    with os.fdopen(fd, "w") as f:
+        f.write(new)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m keras_arch.optimize.support", description=__doc__.split("\n\n")[0])
+    p.add_argument("--readme", metavar="FILE", help="rewrite the table between the support-matrix markers of FILE")
+    args = p.parse_args(argv)
+    table = render(matrix())
+    if args.readme:
+        write_readme(args.readme, table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+import numpy as np
+
+from keras_arch.data.images import load_digits
+from keras_arch.data.splits import make_dataset
+from keras_arch.models.cnn import doc001_cnn
+from keras_arch.optimize import prune
+
+
+def test_pruning_reaches_target_sparsity_and_leaves_the_baseline_intact():
+    splits = load_digits()
+    model = doc001_cnn()
+    before = [w.copy() for w in model.get_weights()]
+    steps = 2 * -(-len(splits.x_train) // 64)
+    pruned = prune.prunable_copy(model, 0.8, end_step=steps // 2)
+    pruned.compile("adam", "sparse_categorical_crossentropy")
+    pruned.fit(make_dataset(splits.x_train, splits.y_train, 64), epochs=2, verbose=0,
+               callbacks=prune.callbacks())
+    stripped = prune.strip(pruned)
+    for w0, w1 in zip(before, model.get_weights()):  # prune_low_magnitude worked on a copy
+        np.testing.assert_array_equal(w0, w1)
+    per_layer = prune.layer_sparsity(stripped)
+    assert set(per_layer) == {"conv1", "probabilities"}
+    assert all(abs(s - 0.8) < 0.01 for s in per_layer.values())
+    assert abs(prune.overall_sparsity(stripped) - 0.8) < 0.01
+    assert prune.gzip_size(stripped) < 0.4 * prune.gzip_size(model)
+
+
+def test_layer_sparsity_counts_zeros_exactly():
+    model = doc001_cnn()
+    kernel = model.get_layer("probabilities").kernel
+    w = kernel.numpy()
+    w.flat[: w.size // 4] = 0.0
+    kernel.assign(w)
+    assert prune.layer_sparsity(model)["probabilities"] == np.mean(w == 0) == (w.size // 4) / w.size
