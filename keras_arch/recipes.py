@@ -40,7 +40,7 @@ register(Recipe(
 
 register(Recipe(
     name="distill",
-    summary="knowledge distillation: the cnn teacher, then a 5,258-parameter student (T=4, alpha=0.1)",
+    summary="knowledge distillation: the cnn teacher, then a 5,258-parameter student (T=2, alpha=0.5)",
     source="document 002 §3.3 (知识蒸馏)",
     builder="keras_arch.models.cnn:tiny_cnn",
     runner="keras_arch.training.distill:run",
@@ -48,4 +48,62 @@ register(Recipe(
     epochs=6, batch_size=128, learning_rate=5e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
     by_data={"digits": {"epochs": 40, "batch_size": 32, "warmup_epochs": 1, "augment_shift": 2}},
     serving_input="image", serving_output="probabilities",
+))
+
+TEXT = "keras_arch.data.text:load"
+
+register(Recipe(
+    name="lstm",
+    summary="LSTM(128)x2 -> Dense(64) -> Dense(10): a label per timestep of (100, 64) sequences",
+    source="document 000 §4.2 (RNN实现)",
+    builder="keras_arch.models.rnn:doc000_stacked_lstm",
+    data="keras_arch.data.sequences:load_timesteps", datasets=("generated",),
+    epochs=12, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
+    serving_input="sequence", serving_output="probabilities", tflite_batch=1,
+))
+
+register(Recipe(
+    name="lstm-doc001",
+    summary="document 001's LSTM(64) classifier on variable-length sequences (digit images read row by row)",
+    source="document 001 RNN实现",
+    builder="keras_arch.models.rnn:doc001_lstm_classifier",
+    data="keras_arch.data.sequences:digit_rows", datasets=("digits", "mnist"),
+    epochs=3, batch_size=128, learning_rate=3e-3, lr_schedule="cosine",
+    by_data={"digits": {"epochs": 40, "batch_size": 32}},
+    serving_input="sequence", serving_output="probabilities", tflite_batch=1,
+))
+
+register(Recipe(
+    name="attention",
+    summary="Embedding -> LSTM (all steps) -> Attention (final-state query, padding masked) -> Dense",
+    source="document 000 §4.3 (Attention实现)",
+    builder="keras_arch.models.attention:doc000_attention_classifier",
+    data=TEXT, datasets=("generated", "imdb"),
+    epochs=8, batch_size=64, learning_rate=3e-3, lr_schedule="cosine",
+    serving_input="token_ids", serving_output="probabilities", tflite_batch=1,
+    plot="keras_arch.plots:attention_classifier",
+))
+
+register(Recipe(
+    name="transformer",
+    summary="token+position embedding -> Transformer encoder block (corrected multi-head self-attention)",
+    source="document 004 §4.1 (多头自注意力)",
+    builder="keras_arch.models.attention:transformer_classifier",
+    data=TEXT, datasets=("generated", "imdb"),
+    epochs=15, batch_size=64, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.5,
+    serving_input="token_ids", serving_output="probabilities",
+    plot="keras_arch.plots:transformer_attention",
+))
+
+register(Recipe(
+    name="seq2seq",
+    summary="LSTM encoder-decoder with Bahdanau attention; teacher forcing, greedy decoding (sequence reversal)",
+    source="document 003 §3.3, §4 (Attention for summarisation)",
+    builder="keras_arch.models.seq2seq:seq2seq", builder_kwargs={"max_length": 25},
+    data="keras_arch.data.sequences:load_reversal", datasets=("generated",),
+    epochs=12, batch_size=64, learning_rate=3e-3, lr_schedule="cosine",
+    signatures="keras_arch.models.seq2seq:signatures",
+    serving_samples="keras_arch.models.seq2seq:serving_samples",
+    serving_input="source", serving_output="tokens",
+    plot="keras_arch.plots:seq2seq_attention",
 ))

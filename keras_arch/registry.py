@@ -48,6 +48,8 @@ class Recipe:
     # "module:function"(name, options) -> (model, metrics) for archs whose run
     # is not one fit (distillation trains a teacher, then a student).
     runner: str = ""
+    # "module:function"(model, splits, directory) -> [png paths], for --plot.
+    plot: str = ""
 
     def config(self) -> Dict[str, Any]:
         cfg = dataclasses.asdict(self)

@@ -82,6 +82,7 @@ def build_parser():
     o.add_argument("--export", metavar="DIR", help="write a TF Serving SavedModel to DIR/<arch>/<version>/")
     o.add_argument("--checkpoint-dir", metavar="DIR",
                    help="resume an interrupted run from DIR and keep the best weights there")
+    o.add_argument("--plot", metavar="DIR", help="write training curves (and attention heat maps) as PNGs")
     o.add_argument("--metrics-json", metavar="PATH", help="write metrics and the full config used as JSON")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -160,7 +161,7 @@ def _main(argv):
                          epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, optimizer=args.optimizer,
                          lr_schedule=args.lr_schedule, seed=args.seed, export=args.export,
-                         checkpoint_dir=args.checkpoint_dir, prune=args.prune, qat=args.qat,
+                         checkpoint_dir=args.checkpoint_dir, plot=args.plot, prune=args.prune, qat=args.qat,
                          tflite=args.tflite, compress_epochs=args.compress_epochs,
                          per_channel=args.per_channel,
                          quiet=args.quiet)

@@ -20,6 +20,10 @@ class Splits:
     x_test: Optional[np.ndarray] = None
     y_test: Optional[np.ndarray] = None
     test_name: str = "test"
+    # Extra builder arguments the data decides (vocab_size for text), and
+    # what plots need to read examples back (vocabulary).
+    builder_args: dict = dataclasses.field(default_factory=dict)
+    vocabulary: Optional[list] = None
 
     @property
     def family(self):
@@ -28,7 +32,16 @@ class Splits:
 
     @property
     def input_shape(self):
+        if isinstance(self.x_train, dict):
+            return {k: tuple(v.shape[1:]) for k, v in self.x_train.items()}
         return tuple(self.x_train.shape[1:])
+
+    def model_args(self):
+        """Keyword arguments for the arch's builder."""
+        args = {"num_classes": self.num_classes, **self.builder_args}
+        if not isinstance(self.x_train, dict):
+            args["input_shape"] = self.input_shape
+        return args
 
     def eval_split(self):
         """(name, x, y) of the split final metrics are reported on."""
@@ -37,8 +50,8 @@ class Splits:
         return "val", self.x_val, self.y_val
 
     def sizes(self):
-        test = 0 if self.x_test is None else len(self.x_test)
-        return {"train": len(self.x_train), "val": len(self.x_val), "test": test}
+        test = 0 if self.y_test is None else len(self.y_test)
+        return {"train": len(self.y_train), "val": len(self.y_val), "test": test}
 
 
 def stratified_split(x, y, fraction, seed):
@@ -58,7 +71,7 @@ def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0):
     import tensorflow as tf
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if shift:
         from keras_arch.backend import keras

@@ -17,7 +17,7 @@ def _fine_tune(model, cfg, splits, epochs, loss, callbacks=(), verbose=0):
     from keras_arch.training.trainer import compile_model
     tune_cfg = dict(cfg, learning_rate=cfg["learning_rate"] * 0.1, lr_schedule="constant",
                     epochs=epochs, warmup_epochs=0)
-    steps = -(-len(splits.x_train) // cfg["batch_size"])
+    steps = -(-len(splits.y_train) // cfg["batch_size"])
     compile_model(model, tune_cfg, steps, loss)
     train = make_dataset(splits.x_train, splits.y_train, cfg["batch_size"], shuffle=True,
                          seed=cfg["seed"], shift=cfg.get("augment_shift", 0))
@@ -45,7 +45,7 @@ def compress(model, recipe, cfg, splits, prune=None, qat=False, tflite=None, epo
                            "gzip_bytes": prune_lib.gzip_size(model), "parameters": model.count_params()}}
     current = model
     if prune:
-        steps = -(-len(splits.x_train) // bs) * epochs
+        steps = -(-len(splits.y_train) // bs) * epochs
         pruned = prune_lib.prunable_copy(current, prune, end_step=int(steps * 0.7))
         _fine_tune(pruned, cfg, splits, epochs, recipe.loss, prune_lib.callbacks(logdir), verbose)
         current = prune_lib.strip(pruned)

@@ -35,7 +35,7 @@ def check_arch(name):
     from keras_arch.serving.servable import export_arch
     recipe = registry.get(name)
     splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
-    model = registry.build(name, input_shape=splits.input_shape, num_classes=splits.num_classes)
+    model = registry.build(name, **splits.model_args())
     rep = splits.x_train[:32]
 
     def qat_cell():

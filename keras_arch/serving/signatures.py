@@ -19,9 +19,10 @@ def check_shape(x, shape, name):
     actual = tf.shape(x)
     # Padding keeps the gather in range when the rank is wrong, so one Assert
     # covers both and reports the shape it got.
-    dims = tf.gather(tf.pad(actual, [[0, rank]]), fixed)
-    ok = tf.logical_and(tf.equal(tf.rank(x), rank),
-                        tf.reduce_all(tf.equal(dims, [shape[i] for i in fixed])))
+    ok = tf.equal(tf.rank(x), rank)
+    if fixed:
+        dims = tf.gather(tf.pad(actual, [[0, rank]]), tf.constant(fixed, tf.int32))
+        ok = tf.logical_and(ok, tf.reduce_all(tf.equal(dims, [shape[i] for i in fixed])))
     check = tf.debugging.Assert(ok, [f"input {name} must have shape {describe(shape)}, got", actual])
     with tf.control_dependencies([check]):
         return tf.identity(x)
@@ -45,3 +46,9 @@ def for_recipe(model, recipe):
         from keras_arch.registry import resolve
         return resolve(recipe.signatures)(model, recipe)
     return single_input(model, recipe.serving_input, recipe.serving_output)
+
+
+def call(fn, inputs):
+    """Call an in-memory signature with inputs keyed by TensorSpec name, as a
+    loaded SavedModel's signatures are called."""
+    return fn(*[inputs[spec.name] for spec in fn.input_signature])

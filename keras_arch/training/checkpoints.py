@@ -37,9 +37,11 @@ def load_model(directory):
     try:
         with open(run_path) as f:
             info = json.load(f)
-        model = registry.build(info["arch"], input_shape=tuple(info["input_shape"]),
-                               num_classes=info["num_classes"])
+        args = dict(info["model_args"])
+        if "input_shape" in args:
+            args["input_shape"] = tuple(args["input_shape"])
+        model = registry.build(info["arch"], **args)
         model.load_weights(best)
-    except (ValueError, KeyError, OSError) as e:
+    except (ValueError, KeyError, OSError, TypeError) as e:
         raise UsageError(f"--checkpoint-dir {directory}: corrupt checkpoint ({str(e).splitlines()[0]})") from None
     return info["arch"], model

@@ -8,16 +8,16 @@ from keras_arch import registry
 TEACHER = "cnn"
 
 
-def train_student(name, cfg, splits, teacher=None, temperature=4.0, alpha=0.1, seed=0, verbose=0):
+def train_student(name, cfg, splits, teacher=None, temperature=2.0, alpha=0.5, seed=0, verbose=0):
     """Train the ``name`` arch's student with the distiller, or from scratch
     when ``teacher`` is None, under the same budget; returns (student, seconds)."""
     from keras_arch.data.splits import make_dataset
     from keras_arch.optimize.distiller import Distiller
     from keras_arch.training.trainer import compile_model, seed_everything
     seed_everything(seed)
-    student = registry.build(name, input_shape=splits.input_shape, num_classes=splits.num_classes)
+    student = registry.build(name, **splits.model_args())
     model = Distiller(teacher, student, temperature, alpha) if teacher is not None else student
-    steps = -(-len(splits.x_train) // cfg["batch_size"])
+    steps = -(-len(splits.y_train) // cfg["batch_size"])
     compile_model(model, cfg, steps, "sparse_categorical_crossentropy")
     train = make_dataset(splits.x_train, splits.y_train, cfg["batch_size"], shuffle=True, seed=seed,
                          shift=cfg["augment_shift"])
@@ -53,7 +53,7 @@ def run(name, options):
         "arch": name, "eval_split": split, "eval_accuracy": accuracy, "eval_loss": loss,
         f"{split}_accuracy": accuracy, f"{split}_loss": loss, "epochs": cfg["epochs"],
         "train_seconds": round(seconds, 3),
-        "samples_per_second": round(len(splits.x_train) * cfg["epochs"] / seconds, 1),
+        "samples_per_second": round(len(splits.y_train) * cfg["epochs"] / seconds, 1),
         "parameters": int(student.count_params()), "data": {"name": splits.name, **splits.sizes()},
         "teacher": {k: teacher_metrics[k] for k in ("eval_accuracy", "parameters", "train_seconds")},
         "parameter_ratio": student.count_params() / teacher.count_params(),

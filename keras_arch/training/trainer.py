@@ -26,6 +26,7 @@ class RunOptions:
     seed: int = 0
     export: Optional[str] = None
     checkpoint_dir: Optional[str] = None
+    plot: Optional[str] = None
     prune: Optional[float] = None
     qat: bool = False
     tflite: Optional[str] = None
@@ -91,16 +92,15 @@ def train(name, options: RunOptions = None):
     train_ds = make_dataset(splits.x_train, splits.y_train, cfg["batch_size"], shuffle=True,
                             seed=options.seed, shift=cfg["augment_shift"])
     val_ds = make_dataset(splits.x_val, splits.y_val, cfg["batch_size"])
-    steps = -(-len(splits.x_train) // cfg["batch_size"])
+    steps = -(-len(splits.y_train) // cfg["batch_size"])
 
-    model = registry.build(name, input_shape=splits.input_shape, num_classes=splits.num_classes)
+    model = registry.build(name, **splits.model_args())
     compile_model(model, cfg, steps, recipe.loss)
     callbacks = []
     if options.checkpoint_dir:
         from keras_arch.training import checkpoints
         callbacks += checkpoints.callbacks(options.checkpoint_dir, {
-            "arch": name, "input_shape": list(splits.input_shape), "num_classes": splits.num_classes,
-            "config": cfg})
+            "arch": name, "model_args": splits.model_args(), "config": cfg})
     verbose = 0 if options.quiet else 1
     start = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], verbose=verbose,
@@ -119,12 +119,19 @@ def train(name, options: RunOptions = None):
         "final_val_accuracy": float(history.history["val_accuracy"][-1]),
         "epochs": len(history.history["loss"]),
         "train_seconds": round(seconds, 3),
-        "samples_per_second": round(len(splits.x_train) * len(history.history["loss"]) / seconds, 1),
+        "samples_per_second": round(len(splits.y_train) * len(history.history["loss"]) / seconds, 1),
         "parameters": int(model.count_params()),
         "data": {"name": splits.name, **splits.sizes()},
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         "config": cfg,
     }
+    if options.plot:
+        import os
+        from keras_arch import plots
+        os.makedirs(options.plot, exist_ok=True)
+        metrics["plots"] = [plots.training_curves(metrics["history"], os.path.join(options.plot, "training.png"), name)]
+        if recipe.plot:
+            metrics["plots"] += registry.resolve(recipe.plot)(model, splits, options.plot)
     if options.prune or options.qat or options.tflite:
         from keras_arch.optimize.pipeline import compress
         model, metrics["stages"] = compress(

@@ -13,6 +13,19 @@ def exported(tmp_path_factory):
     for name in registry.names():
         recipe = registry.get(name)
         splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
-        model = registry.build(name, input_shape=splits.input_shape, num_classes=splits.num_classes)
+        model = registry.build(name, **splits.model_args())
         out[name] = (model, recipe, splits, export_arch(model, recipe, base, splits))
     return base, out
+
+
+@pytest.fixture(scope="session")
+def loaded(exported):
+    """arch -> its export loaded once with tf.saved_model.load."""
+    from keras_arch.serving.export import load_servable
+    cache = {}
+
+    def get(arch):
+        if arch not in cache:
+            cache[arch] = load_servable(exported[1][arch][3])
+        return cache[arch]
+    return get

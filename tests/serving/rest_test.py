@@ -7,22 +7,43 @@ from keras_arch import registry
 from keras_arch.errors import UsageError
 from keras_arch.export import example_request
 from keras_arch.serving import rest
+from keras_arch.serving import signatures
 from keras_arch.serving.export import load_servable
+from keras_arch.serving.servable import sample_inputs
+
+
+def _signature_cases():
+    cases = []
+    for arch in registry.names():
+        recipe = registry.get(arch)
+        sigs = ["serving_default"] + (["next_token_probabilities"] if arch == "seq2seq" else [])
+        cases += [(arch, sig) for sig in sigs]
+    return cases
 
 
 @pytest.mark.parametrize("fmt", ["instances", "inputs"])
-@pytest.mark.parametrize("arch", registry.names())
-def test_readme_request_bodies_map_onto_the_signature(exported, arch, fmt):
+@pytest.mark.parametrize("arch, signature", _signature_cases())
+def test_readme_request_bodies_map_onto_the_signature(exported, loaded, arch, signature, fmt):
     model, recipe, splits, path = exported[1][arch]
-    body = json.loads(json.dumps(example_request(arch, fmt, "serving_default")))  # through real JSON
-    answer = rest.predict(load_servable(path), body)
-    x = splits.eval_split()[1][:2]
-    expected = model(np.round(x, 4), training=False).numpy()
+    inputs = {k: np.asarray(v)[:2] for k, v in sample_inputs(recipe, splits, 2)[signature].items()}
+    # The body `python -m keras_arch.export --example-request` prints, through real JSON.
+    body = json.loads(json.dumps(rest.example_body(inputs, fmt, signature)))
+    answer = rest.predict(loaded(arch), body)
+    if any(v.dtype.kind == "f" for v in inputs.values()):
+        inputs = {k: np.round(v, 4) if v.dtype.kind == "f" else v for k, v in inputs.items()}
+    expected = {k: v.numpy() for k, v in signatures.call(signatures.for_recipe(model, recipe)[signature], inputs).items()}
     key = "predictions" if fmt == "instances" else "outputs"
     assert list(answer) == [key]
+    (name, value), = expected.items()  # every signature here has one output
     got = np.asarray(answer[key])
-    assert got.shape == (2, 10)  # one output: a list of rows (row) or the batched value (columnar)
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert got.shape == value.shape  # rows (row format) or the batched value (columnar)
+    np.testing.assert_allclose(got, value, rtol=1e-5, atol=1e-6)
+
+
+def test_example_request_cli_prints_the_same_body(exported):
+    _, recipe, splits, _ = exported[1]["cnn"]
+    inputs = sample_inputs(recipe, splits, 2)["serving_default"]
+    assert example_request("cnn", "inputs", "serving_default") == rest.example_body(inputs, "inputs")
 
 
 def test_row_format_with_named_objects_and_several_outputs():

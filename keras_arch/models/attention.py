@@ -1,0 +1,52 @@
+"""Attention classifiers: document 000 §4.3 (LSTM + Attention) and document 004
+§4.1 (multi-head self-attention Transformer)."""
+from keras_arch.backend import keras
+from keras_arch.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from keras_arch.layers.transformer_encoder_block import TransformerEncoderBlock
+
+layers = keras.layers
+
+
+def doc000_attention_classifier(vocab_size=10_000, num_classes=10, embed_dim=64, units=64,
+                                input_shape=None):
+    """Document 000 §4.3 "Attention实现", corrected.
+
+    As written it cannot run: a Sequential model cannot hand keras' Attention
+    its [query, value] pair, and LSTM(64) without return_sequences leaves no
+    sequence to attend over. Here the LSTM returns every timestep and its final
+    state; the final state is the query, the timesteps are the values, padding
+    (id 0) is masked, and the weights are the ``attention`` layer's second
+    output (see :func:`attention_weights_model`).
+    """
+    ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")(ids)  # (batch, time, 64)
+    sequence, state_h, _ = layers.LSTM(units, return_sequences=True, return_state=True, name="lstm")(x)
+    query = layers.Reshape((1, units), name="query")(state_h)  # (batch, 1, units)
+    context, _ = layers.Attention(name="attention")([query, sequence], return_attention_scores=True)
+    x = layers.Flatten(name="context")(context)  # (batch, units)
+    x = layers.Dense(64, activation="relu", name="dense")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(ids, outputs, name="doc000_attention_classifier")
+
+
+def attention_weights_model(model, layer="attention"):
+    """Same inputs, the attention weights as output: (batch, queries, keys)."""
+    return keras.Model(model.inputs, model.get_layer(layer).output[1])
+
+
+def transformer_classifier(vocab_size=10_000, num_classes=2, input_shape=(50,), embed_dim=64,
+                           num_heads=4, ff_dim=128, num_blocks=1, dropout=0.1, feed_forward=None):
+    """Document 004 §4.1: token + position embedding, Transformer encoder
+    block(s) built on the corrected multi-head self-attention, masked mean
+    pooling, softmax head. ``feed_forward``: a layer factory replacing each
+    block's dense feed-forward (a mixture of experts, say)."""
+    ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = TokenAndPositionEmbedding(vocab_size, input_shape[0], embed_dim, name="embedding")(ids)
+    for i in range(num_blocks):
+        ff = feed_forward() if feed_forward else None
+        x = TransformerEncoderBlock(num_heads, embed_dim // num_heads, ff_dim, dropout,
+                                    feed_forward=ff, name=f"encoder_{i}")(x)  # (batch, time, embed_dim)
+    x = layers.GlobalAveragePooling1D(name="pool")(x)  # masked mean over real tokens
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(ids, outputs, name="transformer_classifier")
