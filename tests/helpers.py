@@ -22,3 +22,22 @@ def run_model_test(model, inputs, expected_output_shape, tmp_path, custom_object
         loaded = keras.models.load_model(path, custom_objects=custom_objects)
         np.testing.assert_allclose(loaded(inputs, training=False), out, rtol=1e-6, atol=1e-6)
     return out
+
+
+def run_layer_test(layer, inputs, tmp_path):
+    """A layer inside a functional model: get_config round trip, and .keras and
+    SavedModel save/load give the same outputs (one tensor or several)."""
+    import tensorflow as tf
+    many = isinstance(inputs, list)
+    spec = [keras.Input(batch_shape=(None,) + np.shape(i)[1:], dtype=np.asarray(i).dtype.name)
+            for i in (inputs if many else [inputs])]
+    model = keras.Model(spec, layer(spec if many else spec[0]))
+    assert layer.__class__.from_config(layer.get_config()).get_config() == layer.get_config()
+    expected = [np.asarray(t) for t in tf.nest.flatten(model(inputs))]
+    for path in (os.path.join(tmp_path, "layer.keras"), os.path.join(tmp_path, "layer_saved")):
+        model.save(path)
+        got = tf.nest.flatten(keras.models.load_model(path)(inputs))
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    return expected if len(expected) > 1 else expected[0]
