@@ -40,7 +40,7 @@ def markdown(report):
         for row in result["rows"]:
             lines.append("| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |")
         for check, ok in result.get("checks", {}).items():
-            lines.append(f"- {check}: {'PASS' if ok else 'FAIL'}")
+            lines.append(f"- {check}: {'PASS' if ok is True else 'FAIL'}")
         lines.append("")
     return "\n".join(lines)
 
@@ -62,6 +62,8 @@ def main(argv=None):
               "machine": machine(), "results": []}
     for name in args.only or ALL:
         result = importlib.import_module(f"benchmarks.{name}").run(quick=args.quick)
+        # NumPy bools would be written as the string "False" (truthy) by default=str.
+        result["checks"] = {k: bool(v) for k, v in result.get("checks", {}).items()}
         report["results"].append(result)
         print(json.dumps(result, indent=1, default=str), flush=True)
     os.makedirs(args.out, exist_ok=True)
@@ -75,7 +77,7 @@ def main(argv=None):
     _write(stem + ".json", json.dumps(report, indent=2, default=str))
     _write(stem + ".md", markdown(report))
     print(markdown(report))
-    failed = [c for r in report["results"] for c, ok in r.get("checks", {}).items() if not ok]
+    failed = [c for r in report["results"] for c, ok in r.get("checks", {}).items() if ok is not True]
     return 1 if failed else 0
 
 

@@ -118,7 +118,7 @@ def run(quick=False, data_dir=None):
                  "train_seconds": float(np.mean([s for _, s in scratch])),
                  "per_seed": [round(a, 4) for a, _ in scratch]})
     checks["student params <= 1/10 teacher"] = student.count_params() * 10 <= teacher.count_params()
-    checks["distilled >= scratch (mean)"] = d_acc >= s_acc
+    checks["distilled >= scratch (mean)"] = bool(d_acc >= s_acc)
     checks["distilled within 1 pt of teacher"] = float_acc - d_acc <= 0.01
     rows += latency_rows(teacher, recipe, splits, float_bytes, int8_bytes, 1.0 if quick else 3.0)
     return {"name": NAME, "rows": rows, "checks": checks}

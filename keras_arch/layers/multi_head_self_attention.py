@@ -33,12 +33,14 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, x, mask=None, training=None, return_attention_scores=False):
-        q = tf.einsum("btd,dhk->bhtk", x, self.query_kernel) + self.query_bias[:, None, :]  # (batch, heads, queries, k)
-        k = tf.einsum("btd,dhk->bhtk", x, self.key_kernel) + self.key_bias[:, None, :]  # (batch, heads, keys, k)
-        v = tf.einsum("btd,dhk->bhtk", x, self.value_kernel) + self.value_bias[:, None, :]  # (batch, heads, keys, k)
+        # expand_dims rather than [:, None]: new-axis slices do not convert to TFLite.
+        q = tf.einsum("btd,dhk->bhtk", x, self.query_kernel) + tf.expand_dims(self.query_bias, 1)  # (batch, heads, queries, k)
+        k = tf.einsum("btd,dhk->bhtk", x, self.key_kernel) + tf.expand_dims(self.key_bias, 1)  # (batch, heads, keys, k)
+        v = tf.einsum("btd,dhk->bhtk", x, self.value_kernel) + tf.expand_dims(self.value_bias, 1)  # (batch, heads, keys, k)
         scores = tf.einsum("bhqk,bhsk->bhqs", q, k) / math.sqrt(self.key_dim)  # (batch, heads, queries, keys)
         if mask is not None:  # padded keys get no weight
-            scores += (1.0 - tf.cast(mask[:, None, None, :], scores.dtype)) * -1e9
+            keep = tf.expand_dims(tf.expand_dims(tf.cast(mask, scores.dtype), 1), 1)  # (batch, 1, 1, keys)
+            scores += (1.0 - keep) * -1e9
         weights = tf.nn.softmax(scores, axis=-1)
         context = tf.einsum("bhqs,bhsk->bhqk", self.attention_dropout(weights, training=training), v)
         out = tf.einsum("bhqk,hkd->bqd", context, self.output_kernel) + self.output_bias  # (batch, queries, d_model)

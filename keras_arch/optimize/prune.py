@@ -19,13 +19,27 @@ def copy_model(model):
     return clone
 
 
+def dense_layers(model):
+    """Layers with weights that tfmot cannot prune (custom layers): they stay dense."""
+    from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
+    return [layer.name for layer in model.layers if layer.weights and not PruneRegistry.supports(layer)]
+
+
 def prunable_copy(model, target_sparsity, end_step, begin_step=0):
     """A copy of ``model`` whose prunable layers go from 0 to ``target_sparsity``
-    along a PolynomialDecay schedule between begin_step and end_step."""
+    along a PolynomialDecay schedule between begin_step and end_step; layers
+    tfmot cannot prune (see :func:`dense_layers`) are left dense."""
     schedule = sparsity.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target_sparsity,
                                         begin_step=begin_step, end_step=max(end_step, begin_step + 1),
                                         frequency=max(1, (end_step - begin_step) // 20))
-    return sparsity.prune_low_magnitude(copy_model(model), pruning_schedule=schedule)
+    keep = set(dense_layers(model))
+
+    def wrap(layer):  # tfmot's per-layer pattern, on a copy so the baseline keeps its weights
+        if layer.weights and layer.name not in keep:
+            return sparsity.prune_low_magnitude(layer, pruning_schedule=schedule)
+        return layer
+
+    return keras.models.clone_model(copy_model(model), clone_function=wrap)
 
 
 def callbacks(logdir=None):

@@ -1,33 +1,78 @@
 """TFLite export (float and full-integer int8) and evaluation with the LiteRT
 interpreter from ai-edge-litert (tf.lite.Interpreter is deprecated)."""
+import os
+
 import numpy as np
 import tensorflow as tf
 
 
+class ConversionError(RuntimeError):
+    """The TFLite converter failed or crashed."""
+
+
 def convert(model, int8=False, representative=None, batch_size=None, per_channel=False):
     """TFLite flatbuffer bytes. ``int8``: full-integer quantization with int8
-    inputs and outputs, calibrated on ``representative`` (not needed for a QAT
-    model, whose ranges were learned). ``batch_size`` fixes the batch dimension
-    for layers that need it (LSTM)."""
-    if batch_size:
-        spec = [tf.TensorSpec([batch_size, *i.shape[1:]], i.dtype) for i in model.inputs]
-        fn = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False))
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function(*spec)], model)
-    else:
-        converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if int8:
+    outputs (and int8 inputs for float inputs), calibrated on ``representative``
+    (a QAT model's ranges were learned). ``batch_size`` fixes the batch
+    dimension for layers that need it (LSTM).
+
+    The converter runs in a child process: on some graphs (Embedding + LSTM +
+    Attention, full int8) TF 2.21's quantizer segfaults, which must not take
+    down a training run; a crash becomes a ConversionError naming the signal.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    specs = [tf.TensorSpec([batch_size, *i.shape[1:]], i.dtype, name=i.name.split(":")[0]) for i in model.inputs]
+    fn = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False))
+    with tempfile.TemporaryDirectory() as d:
+        tf.saved_model.save(model, os.path.join(d, "model"),
+                            signatures={"serving_default": fn.get_concrete_function(*specs)})
+        args = [sys.executable, "-m", "keras_arch.optimize.tflite", d]
+        if int8:
+            args.append("--int8")
+            if per_channel:
+                args.append("--per-channel")
+            if representative is not None:
+                np.save(os.path.join(d, "representative.npy"), np.asarray(representative[:200]))
+                args += ["--batch", str(batch_size or 1)]
+        proc = subprocess.run(args, capture_output=True, text=True)
+        if proc.returncode < 0:
+            raise ConversionError(f"the TFLite converter crashed (signal {-proc.returncode})")
+        if proc.returncode != 0:
+            lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+            raise ConversionError(lines[-1] if lines else f"the TFLite converter exited {proc.returncode}")
+        with open(os.path.join(d, "model.tflite"), "rb") as f:
+            return f.read()
+
+
+def _convert_main(argv=None):
+    """Child process: python -m keras_arch.optimize.tflite DIR [--int8 [--per-channel] [--batch N]]."""
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("dir")
+    p.add_argument("--int8", action="store_true")
+    p.add_argument("--per-channel", action="store_true")
+    p.add_argument("--batch", type=int, default=1)
+    args = p.parse_args(argv)
+    converter = tf.lite.TFLiteConverter.from_saved_model(os.path.join(args.dir, "model"))
+    if args.int8:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if representative is not None:
-            def gen():
-                for i in range(min(len(representative), 200)):
-                    yield [representative[i:i + 1].astype(np.float32)]
-            converter.representative_dataset = gen
+        rep_path = os.path.join(args.dir, "representative.npy")
+        if os.path.exists(rep_path):
+            rep = np.load(rep_path)
+            converter.representative_dataset = lambda: ([rep[i:i + args.batch]] for i in range(0, len(rep), args.batch))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
+        loaded = tf.saved_model.load(os.path.join(args.dir, "model"))
+        spec = list(loaded.signatures["serving_default"].structured_input_signature[1].values())[0]
+        if spec.dtype.is_floating:  # token ids stay integers
+            converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
         # Post-training calibration follows the same per-tensor default as QAT.
-        converter._experimental_disable_per_channel = not per_channel
-    return converter.convert()
+        converter._experimental_disable_per_channel = not args.per_channel
+    content = converter.convert()
+    with open(os.path.join(args.dir, "model.tflite"), "wb") as f:
+        f.write(content)
 
 
 class TFLiteModel:
@@ -41,14 +86,14 @@ class TFLiteModel:
         self.output = self.interpreter.get_output_details()[0]
         self.batch = None
 
-    def _resize(self, batch):
-        if self.batch != batch:
-            self.interpreter.resize_tensor_input(self.input["index"], [batch, *self.input["shape"][1:]])
+    def _resize(self, shape):
+        if self.batch != shape:  # batch and any variable (sequence) dimension
+            self.interpreter.resize_tensor_input(self.input["index"], list(shape))
             self.interpreter.allocate_tensors()
-            self.batch = batch
+            self.batch = shape
 
     def __call__(self, x):
-        self._resize(len(x))
+        self._resize(tuple(x.shape))
         if self.input["dtype"] == np.int8:
             scale, zero = self.input["quantization"]
             x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
@@ -66,3 +111,9 @@ class TFLiteModel:
 
 def accuracy(content, x, y, batch_size=256):
     return float(np.mean(np.argmax(TFLiteModel(content).predict(x, batch_size), -1) == y))
+
+
+
+if __name__ == "__main__":
+    import keras_arch  # noqa: F401  (Keras 2 before the SavedModel's Keras objects load)
+    _convert_main()
