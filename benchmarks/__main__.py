@@ -11,7 +11,7 @@ import tempfile
 
 import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
 
-ALL = ["cnn_mnist", "compression", "text_attention", "serving"]
+ALL = ["cnn_mnist", "compression", "text_attention", "bert", "serving"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

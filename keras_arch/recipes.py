@@ -109,3 +109,16 @@ register(Recipe(
     serving_input="source", serving_output="tokens",
     plot="keras_arch.plots:seq2seq_attention",
 ))
+
+register(Recipe(
+    name="bert",
+    summary="pretrained BERT encoder (all-MiniLM-L6-v2, offline) -> [CLS] -> Dropout -> Dense; text-in export",
+    source="document 001 Transformer实现 (TFBertModel + Dense head)",
+    builder="keras_arch.models.bert_classifier:bert_classifier", builder_kwargs={"pretrained": "minilm"},
+    small_builder_kwargs={"pretrained": None},
+    runner="keras_arch.training.bert:run",
+    data="keras_arch.training.bert:load", datasets=("generated", "imdb"),
+    epochs=2, batch_size=32, learning_rate=5e-5, optimizer="adamw", lr_schedule="warmup-linear",
+    signatures="keras_arch.training.bert:signatures", serving_samples="keras_arch.training.bert:serving_samples",
+    serving_input="text", serving_output="probabilities",
+))

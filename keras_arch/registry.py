@@ -50,6 +50,9 @@ class Recipe:
     runner: str = ""
     # "module:function"(model, splits, directory) -> [png paths], for --plot.
     plot: str = ""
+    # Builder arguments for a structurally identical small model: what the
+    # serving tests and the support matrix build (a tiny random BERT, say).
+    small_builder_kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def config(self) -> Dict[str, Any]:
         cfg = dataclasses.asdict(self)

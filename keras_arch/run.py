@@ -67,8 +67,14 @@ def build_parser():
     t.add_argument("--batch-size", type=_positive_int)
     t.add_argument("--learning-rate", type=_positive_float)
     t.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw"))
-    t.add_argument("--lr-schedule", choices=("constant", "cosine", "warmup-cosine"))
+    t.add_argument("--lr-schedule", choices=("constant", "cosine", "warmup-cosine", "warmup-linear"))
     t.add_argument("--seed", type=int, default=0, help="same seed, same metrics (default 0)")
+    b = p.add_argument_group("pretrained encoders (bert)")
+    b.add_argument("--pretrained", metavar="DIR",
+                   help="a local Hugging Face BERT directory (tf_model.h5 or model.safetensors, vocab.txt); "
+                        "default: the packaged all-MiniLM-L6-v2")
+    b.add_argument("--max-length", type=_positive_int, default=128, help="tokens per sentence, [CLS] and [SEP] included")
+    b.add_argument("--freeze-encoder", action="store_true", help="train only the classification head")
     c = p.add_argument_group("compression (applied after training, in this order)")
     c.add_argument("--prune", type=_sparsity, metavar="S",
                    help="magnitude-prune to target sparsity S in (0, 1), fine-tuning with a PolynomialDecay schedule")
@@ -163,7 +169,8 @@ def _main(argv):
                          lr_schedule=args.lr_schedule, seed=args.seed, export=args.export,
                          checkpoint_dir=args.checkpoint_dir, plot=args.plot, prune=args.prune, qat=args.qat,
                          tflite=args.tflite, compress_epochs=args.compress_epochs,
-                         per_channel=args.per_channel,
+                         per_channel=args.per_channel, pretrained=args.pretrained,
+                         max_length=args.max_length, freeze_encoder=args.freeze_encoder,
                          quiet=args.quiet)
     _, metrics = train(args.arch, options)
     print(summary_table(metrics))

@@ -94,7 +94,8 @@ def vectorize(train_texts, *others, max_tokens=MAX_TOKENS, max_length=MAX_LENGTH
     return [encode(train_texts)] + [encode(t) for t in others], layer.get_vocabulary()
 
 
-def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGTH):
+def load_raw(dataset="generated", data_dir=None, test_dir=None, generated=4000):
+    """Raw texts: (x_train, y_train, x_val, y_val, x_test, y_test, classes, name)."""
     if data_dir:
         texts, labels, classes = read_class_dir(data_dir)
         name = "text-dir"
@@ -102,7 +103,7 @@ def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGT
         (texts, labels), test = _imdb()
         classes, name = ["negative", "positive"], "imdb-tfds"
     else:
-        texts, labels, classes = generated_reviews()
+        texts, labels, classes = generated_reviews(generated)
         name = "generated-reviews"
     if dataset == "imdb" and not data_dir:
         x_train, y_train, x_val, y_val = stratified_split(texts, labels, 0.1, SPLIT_SEED)
@@ -115,6 +116,11 @@ def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGT
         if test_classes != classes:
             raise UsageError(f"--test-dir {test_dir}: classes {test_classes} differ from {classes}")
         x_test = test_texts
+    return x_train, y_train, x_val, y_val, x_test, y_test, classes, name
+
+
+def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGTH):
+    x_train, y_train, x_val, y_val, x_test, y_test, classes, name = load_raw(dataset, data_dir, test_dir)
     (x_train, x_val, x_test), vocab = vectorize(x_train, x_val, x_test, max_length=max_length)
     return Splits(name, x_train, y_train, x_val, y_val, len(classes), x_test, y_test,
                   builder_args={"vocab_size": len(vocab)}, vocabulary=vocab)

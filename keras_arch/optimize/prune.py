@@ -22,7 +22,8 @@ def copy_model(model):
 def dense_layers(model):
     """Layers with weights that tfmot cannot prune (custom layers): they stay dense."""
     from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
-    return [layer.name for layer in model.layers if layer.weights and not PruneRegistry.supports(layer)]
+    return [layer.name for layer in model.layers
+            if layer.weights and (isinstance(layer, keras.Model) or not PruneRegistry.supports(layer))]
 
 
 def prunable_copy(model, target_sparsity, end_step, begin_step=0):

@@ -36,7 +36,9 @@ def float_layers(model):
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        if isinstance(layer, keras.layers.BatchNormalization):
+        if isinstance(layer, keras.Model):
+            out[layer.name] = f"{type(layer).__name__} is a nested model; tfmot annotates layers only"
+        elif isinstance(layer, keras.layers.BatchNormalization):
             # Supported through the scheme's Conv -> BN (-> ReLU) folding
             # transforms, not the registry; it fails after an activated conv.
             if _activated_conv_feeds(layer):
@@ -51,6 +53,8 @@ def annotate(model):
     passthrough = float_layers(model)
 
     def clone(layer):
+        if isinstance(layer, keras.Model):  # left as it is: float, unannotated
+            return layer.__class__.from_config(layer.get_config())
         new = layer.__class__.from_config(layer.get_config())
         if layer.name in passthrough:
             return qk.quantize_annotate_layer(new, quantize_config=PassThroughQuantizeConfig())

@@ -32,13 +32,14 @@ def _quantized(model, preserve_sparsity=False):
 def check_arch(name):
     """{column: cell text} for one arch."""
     from keras_arch import registry
+    from keras_arch.backend import keras
     from keras_arch.optimize import prune, tflite
     from keras_arch.serving.export import load_servable
     from keras_arch.serving.servable import export_arch
     recipe = registry.get(name)
     splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
-    model = registry.build(name, **splits.model_args())
-    multi_input = isinstance(splits.x_train, dict)
+    model = registry.build(name, **splits.model_args(), **recipe.small_builder_kwargs)
+    multi_input = isinstance(splits.x_train, dict) or len(model.inputs) > 1
     rep = None if multi_input else splits.x_train[:32]
 
     def qat_cell():
@@ -81,6 +82,11 @@ def check_arch(name):
     if multi_input:
         reason = "no: several inputs; keras_arch's TFLite path converts and evaluates one-input models"
         cells["TFLite float"] = cells["TFLite int8"] = lambda: reason
+    subclassed = [l for l in model.layers if isinstance(l, keras.Model) and not getattr(l, "_is_graph_network", True)]
+    if subclassed:
+        names = ", ".join(f"{l.name} ({type(l).__name__})" for l in subclassed)
+        why = f"no: {names} is a subclassed Keras model; tfmot clones and wraps functional/Sequential layers only"
+        cells["QAT"] = cells["pruning"] = cells["pruning-preserving QAT"] = lambda: why
     out = {}
     for column, fn in cells.items():
         try:

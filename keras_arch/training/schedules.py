@@ -4,7 +4,7 @@ from keras_arch.backend import keras
 from keras_arch.errors import UsageError
 import tensorflow as tf
 
-SCHEDULES = ("constant", "cosine", "warmup-cosine")
+SCHEDULES = ("constant", "cosine", "warmup-cosine", "warmup-linear")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 
 
@@ -26,6 +26,22 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
+class WarmupLinear(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup to ``peak``, then linear decay to 0 (BERT fine-tuning)."""
+
+    def __init__(self, peak, total_steps, warmup_steps):
+        self.peak, self.total_steps, self.warmup_steps = peak, total_steps, warmup_steps
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warm = self.peak * (step + 1.0) / max(float(self.warmup_steps), 1.0)
+        decay = self.peak * tf.maximum(0.0, (self.total_steps - step) / max(float(self.total_steps - self.warmup_steps), 1.0))
+        return tf.where(step < self.warmup_steps, warm, decay)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
+
+
 def make_schedule(kind, learning_rate, total_steps, warmup_steps=0):
     if kind == "constant":
         return learning_rate
@@ -33,10 +49,12 @@ def make_schedule(kind, learning_rate, total_steps, warmup_steps=0):
         return keras.optimizers.schedules.CosineDecay(learning_rate, max(total_steps, 1))
     if kind == "warmup-cosine":
         return WarmupCosine(learning_rate, total_steps, warmup_steps)
+    if kind == "warmup-linear":
+        return WarmupLinear(learning_rate, total_steps, warmup_steps)
     raise UsageError(f"unknown --lr-schedule {kind!r}; choose from {', '.join(SCHEDULES)}")
 
 
-def make_optimizer(name, schedule):
+def make_optimizer(name, schedule, clipnorm=None):
     if name == "sgd":
         return keras.optimizers.SGD(schedule)
     if name == "momentum":
@@ -44,5 +62,5 @@ def make_optimizer(name, schedule):
     if name == "adam":
         return keras.optimizers.Adam(schedule)
     if name == "adamw":
-        return keras.optimizers.AdamW(schedule, weight_decay=1e-4)
+        return keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=clipnorm)
     raise UsageError(f"unknown --optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")

@@ -32,6 +32,9 @@ class RunOptions:
     tflite: Optional[str] = None
     compress_epochs: int = 2
     per_channel: bool = False
+    pretrained: Optional[str] = None
+    max_length: int = 128
+    freeze_encoder: bool = False
     quiet: bool = False
 
     def resolved(self, recipe, data_family=None):

@@ -13,7 +13,7 @@ def exported(tmp_path_factory):
     for name in registry.names():
         recipe = registry.get(name)
         splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
-        model = registry.build(name, **splits.model_args())
+        model = registry.build(name, **splits.model_args(), **recipe.small_builder_kwargs)
         out[name] = (model, recipe, splits, export_arch(model, recipe, base, splits))
     return base, out
 

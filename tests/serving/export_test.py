@@ -75,8 +75,9 @@ def test_reload_in_fresh_process_gives_same_outputs(exported, arch, tmp_path):
     samples = sample_inputs(recipe, splits, 3)
     np.savez(tmp_path / "x.npz", **{f"{sig}/{k}": v for sig, inputs in samples.items() for k, v in inputs.items()})
     code = ("import sys, json, numpy as np, tensorflow as tf\n"
+            "import tensorflow_text  # text-in exports use TF-Text ops, as the server must have\n"
             "m = tf.saved_model.load(sys.argv[1])\n"
-            "data, out = np.load(sys.argv[2]), {}\n"
+            "data, out = np.load(sys.argv[2], allow_pickle=True), {}  # text samples are object arrays\n"
             "for key in data.files:\n"
             "    sig, name = key.split('/')\n"
             "    out.setdefault(sig, {})[name] = tf.constant(data[key])\n"
@@ -103,7 +104,7 @@ def test_saved_model_cli_show_all_and_named_typed_signature(exported, arch):
     out = subprocess.run([cli, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     default = out.stdout.split("signature_def['serving_default']:")[1].split("signature_def[")[0]
-    dtype = {"float32": "DT_FLOAT", "int32": "DT_INT32"}
+    dtype = {"float32": "DT_FLOAT", "int32": "DT_INT32", "object": "DT_STRING"}
     for name, value in sample_inputs(recipe, splits, 1)["serving_default"].items():
         assert f"inputs['{name}'] tensor_info:" in default
         assert f"dtype: {dtype[str(value.dtype)]}" in default

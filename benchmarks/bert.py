@@ -1,0 +1,67 @@
+"""BERT fine-tuning (document 001) on the real sentence polarity data, one run:
+accuracy on the held-out 10%, training examples/s, p50/p95 latency of the
+text-in SavedModel for single sentences, and training throughput with dynamic
+padding against padding every batch to a fixed max length.
+
+Anchor: BERT-size models report roughly 0.80-0.87 on this corpus. Target >= 0.80.
+"""
+import os
+import tempfile
+import time
+
+import numpy as np
+
+NAME = "bert"
+DEFAULT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "text", "rt-polarity")
+
+
+def _throughput(model, ds, steps):
+    it = iter(ds.repeat())
+    model.train_on_batch(*next(it))  # trace
+    n, start = 0, time.perf_counter()
+    for _ in range(steps):
+        x, y = next(it)
+        model.train_on_batch(x, y)
+        n += len(y)
+    return n / (time.perf_counter() - start)
+
+
+def run(quick=False, data_dir=None):
+    import tensorflow as tf
+    from keras_arch import registry
+    from keras_arch.serving.export import load_servable
+    from keras_arch.training import bert
+    from keras_arch.training.trainer import RunOptions, train
+    data_dir = data_dir or os.environ.get("KERAS_ARCH_RT_DIR", DEFAULT_DIR)
+    if not os.path.isdir(data_dir):
+        return {"name": NAME, "skipped": f"no sentence polarity data at {data_dir}"}
+    with tempfile.TemporaryDirectory() as base:
+        model, m = train("bert", RunOptions(data_dir=data_dir, quiet=True, export=base, max_length=64,
+                                            epochs=1 if quick else None))
+        fn = load_servable(m["export_path"]).signatures["serving_default"]
+        splits = bert.load(data_dir=data_dir)
+        sentences = splits.x_test[:200].astype(str)
+        for s in sentences[:5]:
+            fn(text=tf.constant([s]))
+        lat = []
+        for s in sentences[: 50 if quick else 200]:
+            t0 = time.perf_counter()
+            fn(text=tf.constant([s]))
+            lat.append(1000 * (time.perf_counter() - t0))
+    tokenizer = bert.tokenizer_for("minilm", 64)
+    steps = 5 if quick else 20
+    rates = {}
+    for label, fixed in (("dynamic padding", None), ("fixed max length 64", 64)):
+        clone = registry.build("bert")
+        bert.compile_for_fine_tuning(clone, 5e-5, 1000)
+        ds = bert.make_dataset(splits.x_train, splits.y_train, tokenizer, 32, shuffle=True, fixed_length=fixed)
+        rates[label] = _throughput(clone, ds, steps)
+    rows = [
+        {"benchmark": NAME, "model": "run bert --data-dir rt-polarity (all-MiniLM-L6-v2)",
+         "test_accuracy": m["test_accuracy"], "epochs": m["epochs"], "train_seconds": m["train_seconds"],
+         "examples_per_second": m["samples_per_second"], "anchor": "BERT-size models ~0.80-0.87 on this corpus"},
+        {"benchmark": NAME, "model": "text-in SavedModel, one sentence per request",
+         "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95))},
+    ] + [{"benchmark": NAME, "model": f"training throughput, {k}", "examples_per_second": v} for k, v in rates.items()]
+    return {"name": NAME, "rows": rows, "dynamic_over_fixed": rates["dynamic padding"] / rates["fixed max length 64"],
+            "checks": {"accuracy >= 0.80": m["test_accuracy"] >= 0.80}}

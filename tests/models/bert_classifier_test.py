@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from keras_arch.errors import UsageError
+from keras_arch.models import bert_classifier as bc
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return bc.bert_classifier(num_classes=3, pretrained=None, config=bc.tiny_config(vocab_size=100))
+
+
+def ids(batch=2, length=7):
+    rng = np.random.default_rng(0)
+    x = {"input_ids": rng.integers(1, 100, (batch, length)).astype(np.int32),
+         "attention_mask": np.ones((batch, length), np.int32),
+         "token_type_ids": np.zeros((batch, length), np.int32)}
+    x["attention_mask"][0, 4:] = 0
+    return x
+
+
+def test_builder_shapes_and_head(tiny):
+    out = tiny(ids()).numpy()
+    assert out.shape == (2, 3)
+    np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
+    assert sorted(i.name for i in tiny.inputs) == sorted(bc.INPUTS)
+    assert tiny.get_layer("probabilities").kernel.shape == (32, 3)
+
+
+def test_padding_beyond_the_mask_does_not_change_the_output(tiny):
+    x = ids()
+    short = {k: v[:1, :4] for k, v in x.items()}
+    np.testing.assert_allclose(tiny(short).numpy(), tiny({k: v[:1] for k, v in x.items()}).numpy(), atol=1e-5)
+
+
+def test_weights_round_trip(tiny, tmp_path):
+    path = str(tmp_path / "w.h5")
+    tiny.save_weights(path)
+    other = bc.bert_classifier(num_classes=3, pretrained=None, config=bc.tiny_config(vocab_size=100))
+    other.load_weights(path)
+    np.testing.assert_allclose(other(ids()).numpy(), tiny(ids()).numpy(), atol=1e-6)
+
+
+def test_freeze_encoder_trains_only_the_head():
+    model = bc.bert_classifier(num_classes=2, pretrained=None, config=bc.tiny_config(100), freeze_encoder=True)
+    assert [w.name for w in model.trainable_weights] == ["probabilities/kernel:0", "probabilities/bias:0"]
+
+
+def test_bad_pretrained_dirs(tmp_path):
+    with pytest.raises(UsageError, match="no config.json"):
+        bc.load_encoder(str(tmp_path))
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "vocab.txt").write_text("[PAD]\n")
+    with pytest.raises(UsageError, match="neither tf_model.h5 nor model.safetensors"):
+        bc.load_encoder(str(tmp_path))
+
+
+def test_packaged_encoder_is_really_pretrained():
+    """all-MiniLM-L6-v2 from safetensors, no torch: nothing missing, and mean-pooled
+    embeddings of paraphrases are closer than those of unrelated sentences."""
+    from transformers import BertTokenizerFast
+    encoder, info = bc.load_encoder("minilm")
+    assert info["missing_keys"] == [] and info["mismatched_keys"] == []
+    assert encoder.config.hidden_size == 384 and encoder.config.num_hidden_layers == 6
+    tok = BertTokenizerFast.from_pretrained(bc.default_pretrained_dir())
+    sentences = ["A man is eating food.", "A man is eating a piece of bread.",
+                 "The stock market fell sharply today.", "Shares dropped steeply on the exchange today."]
+    enc = tok(sentences, padding=True, return_tensors="np")
+    h = encoder({k: enc[k] for k in bc.INPUTS}).last_hidden_state.numpy()
+    m = enc["attention_mask"][..., None]
+    e = (h * m).sum(1) / m.sum(1)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    sim = e @ e.T
+    assert sim[0, 1] > 0.6 and sim[2, 3] > 0.6
+    assert max(sim[0, 2], sim[0, 3], sim[1, 2], sim[1, 3]) < 0.2
