@@ -7,9 +7,9 @@ import json
 import os
 import platform
 import sys
-import tempfile
 
 import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
+from keras_arch.io import write_atomic
 
 ALL = ["cnn_mnist", "compression", "text_attention", "bert", "serving"]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,13 +45,6 @@ def markdown(report):
     return "\n".join(lines)
 
 
-def _write(path, text):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks")
     p.add_argument("--only", action="append", choices=ALL, help="run only this benchmark (repeatable)")
@@ -74,8 +67,8 @@ def main(argv=None):
         earlier = json.load(open(stem + ".json"))["results"]
         report["results"] = [r for r in earlier if r["name"] not in ran] + report["results"]
         report["results"].sort(key=lambda r: ALL.index(r["name"]) if r["name"] in ALL else len(ALL))
-    _write(stem + ".json", json.dumps(report, indent=2, default=str))
-    _write(stem + ".md", markdown(report))
+    write_atomic(stem + ".json", json.dumps(report, indent=2, default=str))
+    write_atomic(stem + ".md", markdown(report))
     print(markdown(report))
     failed = [c for r in report["results"] for c, ok in r.get("checks", {}).items() if ok is not True]
     return 1 if failed else 0

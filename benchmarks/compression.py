@@ -56,7 +56,6 @@ def latency_rows(model, recipe, splits, float_bytes, int8_bytes, seconds):
 
 def run(quick=False, data_dir=None):
     from keras_arch import registry
-    from keras_arch.optimize import tflite as tflite_lib
     from keras_arch.optimize.pipeline import compress
     from keras_arch.training import distill
     from keras_arch.training.trainer import RunOptions, train

@@ -10,18 +10,14 @@ import argparse
 import json
 import sys
 
+from keras_arch import cli
 from keras_arch.errors import UsageError
 
 PROG = "python -m keras_arch.export"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
-
-
 def build_parser():
-    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+    p = cli.Parser(prog=PROG, description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     p.add_argument("arch", nargs="?", help="registered arch (see python -m keras_arch.run --list)")
     p.add_argument("--model", metavar="PATH", help="a saved Keras model (.keras file or SavedModel directory)")
@@ -64,11 +60,7 @@ def example_request(arch, fmt, signature, n=2):
 
 
 def main(argv=None):
-    try:
-        return _main(argv)
-    except UsageError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+    return cli.run_main(PROG, _main, argv)
 
 
 def _main(argv):

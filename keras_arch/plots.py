@@ -1,7 +1,6 @@
 """--plot DIR: training curves for every arch, attention heat maps for the
 attention models (matplotlib, Agg backend; files written atomically)."""
 import os
-import tempfile
 
 import numpy as np
 
@@ -14,12 +13,12 @@ def _plt():
 
 
 def _save(fig, path):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
+    import io
+    from keras_arch.io import write_atomic
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     _plt().close(fig)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, buffer.getvalue())
 
 
 def training_curves(history, path, title=""):

@@ -6,55 +6,19 @@ here imports TensorFlow before an arch is known to exist, so ``--help``,
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-import tempfile
 
-from keras_arch import registry
+from keras_arch import cli, registry
 from keras_arch.errors import UsageError
+from keras_arch.io import write_atomic
 
 PROG = "python -m keras_arch.run"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2; argparse would add the usage block
-        raise UsageError(message)
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _sparsity(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a sparsity in (0, 1), got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"sparsity must be in (0, 1), got {text}")
-    return value
-
-
 def build_parser():
-    p = _Parser(prog=PROG, description="Train, evaluate and export a registered architecture.",
+    p = cli.Parser(prog=PROG, description="Train, evaluate and export a registered architecture.",
                 epilog="Example: python -m keras_arch.run cnn --epochs 3 --export /tmp/servables")
     p.add_argument("arch", nargs="?", help="architecture name (see --list)")
     p.add_argument("--list", action="store_true", help="list the registered architectures and exit")
@@ -63,9 +27,9 @@ def build_parser():
     d.add_argument("--data-dir", help="read the data set from this directory (e.g. MNIST IDX files)")
     d.add_argument("--test-dir", help="evaluate the final model on this directory's test files")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=_positive_int)
-    t.add_argument("--batch-size", type=_positive_int)
-    t.add_argument("--learning-rate", type=_positive_float)
+    t.add_argument("--epochs", type=cli.positive_int)
+    t.add_argument("--batch-size", type=cli.positive_int)
+    t.add_argument("--learning-rate", type=cli.positive_float)
     t.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw"))
     t.add_argument("--lr-schedule", choices=("constant", "cosine", "warmup-cosine", "warmup-linear"))
     t.add_argument("--seed", type=int, default=0, help="same seed, same metrics (default 0)")
@@ -73,17 +37,17 @@ def build_parser():
     b.add_argument("--pretrained", metavar="DIR",
                    help="a local Hugging Face BERT directory (tf_model.h5 or model.safetensors, vocab.txt); "
                         "default: the packaged all-MiniLM-L6-v2")
-    b.add_argument("--max-length", type=_positive_int, default=128, help="tokens per sentence, [CLS] and [SEP] included")
+    b.add_argument("--max-length", type=cli.positive_int, default=128, help="tokens per sentence, [CLS] and [SEP] included")
     b.add_argument("--freeze-encoder", action="store_true", help="train only the classification head")
     c = p.add_argument_group("compression (applied after training, in this order)")
-    c.add_argument("--prune", type=_sparsity, metavar="S",
+    c.add_argument("--prune", type=cli.sparsity, metavar="S",
                    help="magnitude-prune to target sparsity S in (0, 1), fine-tuning with a PolynomialDecay schedule")
     c.add_argument("--qat", action="store_true",
                    help="quantization-aware fine-tuning (pruning-preserving after --prune)")
     c.add_argument("--tflite", metavar="PATH", help="write a full-int8 .tflite to PATH and a float one beside it")
     c.add_argument("--per-channel", action="store_true",
                    help="quantize conv kernels per channel (default per tensor: a smaller .tflite)")
-    c.add_argument("--compress-epochs", type=_positive_int, default=2, help="fine-tuning epochs for --prune (default 2; --qat uses half)")
+    c.add_argument("--compress-epochs", type=cli.positive_int, default=2, help="fine-tuning epochs for --prune (default 2; --qat uses half)")
     o = p.add_argument_group("output")
     o.add_argument("--export", metavar="DIR", help="write a TF Serving SavedModel to DIR/<arch>/<version>/")
     o.add_argument("--checkpoint-dir", metavar="DIR",
@@ -127,25 +91,11 @@ def write_json_atomic(path, payload):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise UsageError(f"--metrics-json {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".metrics-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, json.dumps(payload, indent=2, sort_keys=True))
 
 
 def main(argv=None):
-    try:
-        return _main(argv)
-    except UsageError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return cli.run_main(PROG, _main, argv)
 
 
 def _main(argv):

@@ -64,8 +64,8 @@ def _one_line_exit_2(out, needle):
 @pytest.mark.parametrize("argv, needle", [
     (["nope"], "unknown arch 'nope'"),
     (["cnn", "--bogus"], "unrecognized arguments: --bogus"),
-    (["cnn", "--epochs", "0"], "must be positive"),
-    (["cnn", "--batch-size", "-3"], "must be positive"),
+    (["cnn", "--epochs", "0"], "expected a positive integer, got 0"),
+    (["cnn", "--batch-size", "-3"], "expected a positive integer, got -3"),
     (["cnn", "--learning-rate", "abc"], "expected a positive number"),
     (["cnn", "--dataset", "imagenet"], "--dataset 'imagenet' is not available"),
     (["cnn", "--data-dir", "/nonexistent/mnist"], "no such directory"),

@@ -1,11 +1,9 @@
 """The --prune S / --qat / --tflite PATH stages of ``run``, in that order,
 each fine-tuned briefly and measured on the same evaluation split."""
-import os
-import tempfile
-
 import numpy as np
 
 from keras_arch.data.splits import make_dataset
+from keras_arch.io import write_atomic
 
 
 def _evaluate(model, x, y, batch_size):
@@ -23,14 +21,6 @@ def _fine_tune(model, cfg, splits, epochs, loss, callbacks=(), verbose=0):
                          seed=cfg["seed"], shift=cfg.get("augment_shift", 0))
     model.fit(train, epochs=epochs, verbose=verbose, callbacks=list(callbacks))
     return model
-
-
-def write_atomic(path, data):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def compress(model, recipe, cfg, splits, prune=None, qat=False, tflite=None, epochs=2,

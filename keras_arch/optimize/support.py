@@ -6,11 +6,10 @@ QAT, TFLite float, TFLite int8, SavedModel}, found by doing each on the arch's
     python -m keras_arch.optimize.support --readme FILE rewrite FILE's table in place
 """
 import argparse
-import os
-
-import numpy as np
 import sys
 import tempfile
+
+import numpy as np
 
 BEGIN, END = "<!-- support-matrix:begin -->", "<!-- support-matrix:end -->"
 COLUMNS = ("QAT", "pruning", "pruning-preserving QAT", "TFLite float", "TFLite int8", "SavedModel")
@@ -116,11 +115,8 @@ def readme_block(text):
 def write_readme(path, table_text):
     text = open(path).read()
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    new = text[:start] + "\n" + table_text + "\n" + text[end:]
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)))
-    with os.fdopen(fd, "w") as f:
-        f.write(new)
-    os.replace(tmp, path)
+    from keras_arch.io import write_atomic
+    write_atomic(path, text[:start] + "\n" + table_text + "\n" + text[end:])
 
 
 def main(argv=None):

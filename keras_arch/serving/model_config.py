@@ -1,8 +1,8 @@
 """models.config in TF Serving's model config text format, for every model under BASE."""
 import os
-import tempfile
 
 from keras_arch.errors import UsageError
+from keras_arch.io import write_atomic
 from keras_arch.serving.export import versions
 
 CONFIG_FILE = "models.config"
@@ -27,9 +27,4 @@ def write(base_dir, mount_path="/models"):
     if not os.path.isdir(base_dir):
         raise UsageError(f"--model-config {base_dir}: no such directory")
     text, names = render(base_dir, mount_path)
-    path = os.path.join(base_dir, CONFIG_FILE)
-    fd, tmp = tempfile.mkstemp(prefix=".models-", suffix=".config", dir=base_dir)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path, names
+    return write_atomic(os.path.join(base_dir, CONFIG_FILE), text), names

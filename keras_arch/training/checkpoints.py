@@ -6,9 +6,9 @@
 """
 import json
 import os
-import tempfile
 
 from keras_arch.errors import UsageError
+from keras_arch.io import write_atomic
 
 BEST = "best.weights.h5"
 RUN = "run.json"
@@ -17,10 +17,7 @@ RUN = "run.json"
 def callbacks(directory, run_info):
     from keras_arch.backend import keras
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(run_info, f, indent=2)
-    os.replace(tmp, os.path.join(directory, RUN))
+    write_atomic(os.path.join(directory, RUN), json.dumps(run_info, indent=2))
     return [keras.callbacks.BackupAndRestore(os.path.join(directory, "backup")),
             keras.callbacks.ModelCheckpoint(os.path.join(directory, BEST), monitor="val_loss",
                                             save_best_only=True, save_weights_only=True)]

@@ -1,4 +1,3 @@
-import numpy as np
 import tensorflow as tf
 
 from keras_arch.data.bert_tokenizer import InGraphBertTokenizer, read_vocab

@@ -40,7 +40,7 @@ def test_doc001_cnn_parameter_count_matches_the_document_by_hand():
 def test_doc001_cnn_as_written_fails():
     """The document passes the unapplied Dense layer as outputs=."""
     inputs = keras.layers.Input(shape=(28, 28, 1))
-    x = keras.layers.Flatten()(keras.layers.MaxPooling2D((2, 2))(keras.layers.Conv2D(32, (3, 3))(inputs)))
+    keras.layers.Flatten()(keras.layers.MaxPooling2D((2, 2))(keras.layers.Conv2D(32, (3, 3))(inputs)))
     output_layer = keras.layers.Dense(10, activation="softmax")
     with pytest.raises((TypeError, ValueError, AttributeError)):
         keras.Model(inputs=inputs, outputs=output_layer)

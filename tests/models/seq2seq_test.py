@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from keras_arch.data.sequences import END, START, reversal
+from keras_arch.data.sequences import START, reversal
 from keras_arch.data.splits import make_dataset
 from keras_arch.models.seq2seq import greedy_decode, seq2seq
 from tests.helpers import run_model_test

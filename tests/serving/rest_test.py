@@ -8,14 +8,12 @@ from keras_arch.errors import UsageError
 from keras_arch.export import example_request
 from keras_arch.serving import rest
 from keras_arch.serving import signatures
-from keras_arch.serving.export import load_servable
 from keras_arch.serving.servable import sample_inputs
 
 
 def _signature_cases():
     cases = []
     for arch in registry.names():
-        recipe = registry.get(arch)
         sigs = ["serving_default"] + (["next_token_probabilities"] if arch == "seq2seq" else [])
         cases += [(arch, sig) for sig in sigs]
     return cases

@@ -6,7 +6,6 @@ import pytest
 from keras_arch import registry
 from keras_arch.serving import warmup
 from keras_arch.serving import signatures
-from keras_arch.serving.export import load_servable
 from keras_arch.serving.servable import sample_inputs
 
 

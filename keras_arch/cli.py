@@ -1,0 +1,40 @@
+"""What every keras_arch command line shares: bad input is one line on stderr
+and exit code 2, never a traceback."""
+import argparse
+import sys
+
+from keras_arch.errors import UsageError
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the whole usage block first
+        raise UsageError(message)
+
+
+def checked(convert, ok, expected):
+    """An argparse type: ``convert`` the text, then require ``ok(value)``."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+    return parse
+
+
+positive_int = checked(int, lambda v: v > 0, "a positive integer")
+positive_float = checked(float, lambda v: v > 0, "a positive number")
+sparsity = checked(float, lambda v: 0 < v < 1, "a sparsity in (0, 1)")
+
+
+def run_main(prog, body, argv):
+    try:
+        return body(argv)
+    except UsageError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
