@@ -73,3 +73,19 @@ def test_packaged_encoder_is_really_pretrained():
     sim = e @ e.T
     assert sim[0, 1] > 0.6 and sim[2, 3] > 0.6
     assert max(sim[0, 2], sim[0, 3], sim[1, 2], sim[1, 3]) < 0.2
+
+
+def test_text_in_export_equals_the_python_path(tmp_path):
+    """Hugging Face tokenizer + model in Python == the reloaded SavedModel fed raw text."""
+    import tensorflow as tf
+    from transformers import BertTokenizer
+    from keras_arch import registry
+    from keras_arch.serving.export import export_servable, load_servable
+    from keras_arch.training import bert
+    model = bc.bert_classifier(num_classes=2, pretrained=None)  # tiny, real vocabulary size
+    sentences = ["A moving, wonderful film.", "Not good. Naïve plot…", "東京 😀", ""]
+    path = export_servable(model, str(tmp_path), "bert", bert.signatures(model, registry.get("bert")))
+    served = load_servable(path).signatures["serving_default"](text=tf.constant(sentences))["probabilities"]
+    enc = BertTokenizer.from_pretrained(bc.default_pretrained_dir())(sentences, padding=True, return_tensors="np")
+    python = model({k: enc[k].astype(np.int32) for k in bc.INPUTS}, training=False)
+    np.testing.assert_allclose(served.numpy(), python.numpy(), rtol=1e-5, atol=1e-6)

@@ -32,3 +32,22 @@ def test_layer_sparsity_counts_zeros_exactly():
     w.flat[: w.size // 4] = 0.0
     kernel.assign(w)
     assert prune.layer_sparsity(model)["probabilities"] == np.mean(w == 0) == (w.size // 4) / w.size
+
+
+def test_plain_qat_after_pruning_loses_sparsity_and_pruning_preserving_qat_keeps_it():
+    from keras_arch.optimize import qat
+    from keras_arch.optimize.pipeline import quantized_sparsity
+    splits = load_digits()
+    data = make_dataset(splits.x_train, splits.y_train, 64)
+    pruned = prune.prunable_copy(doc001_cnn(), 0.8, end_step=10)
+    pruned.compile("adam", "sparse_categorical_crossentropy")
+    pruned.fit(data, epochs=1, verbose=0, callbacks=prune.callbacks())
+    stripped = prune.strip(pruned)
+    result = {}
+    for preserve in (False, True):
+        quantized, _ = qat.quantize(stripped, preserve_sparsity=preserve)
+        quantized.compile("adam", "sparse_categorical_crossentropy")
+        quantized.fit(data, epochs=1, verbose=0)
+        result[preserve] = quantized_sparsity(quantized)["probabilities"]
+    assert result[True] >= 0.79
+    assert result[False] < 0.1  # every zero got a gradient step
