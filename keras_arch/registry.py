@@ -98,7 +98,3 @@ def build(name: str, **overrides):
     recipe = get(name)
     kwargs = dict(recipe.builder_kwargs, **overrides)
     return resolve(recipe.builder)(**kwargs)
-
-
-def dataset_choices(recipe: Recipe) -> Optional[Tuple[str, ...]]:
-    return recipe.datasets

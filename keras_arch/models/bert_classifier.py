@@ -87,5 +87,5 @@ def bert_classifier(num_classes=2, pretrained=DEFAULT, config=None, dropout=0.1,
 
 
 def vocab_path(pretrained=DEFAULT):
-    return os.path.join(resolve_dir(pretrained), "vocab.txt") if pretrained else os.path.join(
-        default_pretrained_dir(), "vocab.txt")
+    """The vocab.txt of ``pretrained``; a random model (None) uses the packaged one."""
+    return os.path.join(resolve_dir(pretrained or DEFAULT), "vocab.txt")
