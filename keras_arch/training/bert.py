@@ -54,7 +54,7 @@ def compile_for_fine_tuning(model, learning_rate, steps, warmup_fraction=0.1):
 
 
 def run(name, options):
-    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.trainer import run_metrics, seed_everything
     recipe = registry.get(name)
     cfg = options.resolved(recipe)
     splits = load(cfg["dataset"], options.data_dir, options.test_dir)
@@ -72,17 +72,11 @@ def run(name, options):
     start = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=cfg["epochs"], verbose=0 if options.quiet else 1)
     seconds = time.perf_counter() - start
-    split, x, y = splits.eval_split()
+    _, x, y = splits.eval_split()
     loss, accuracy = model.evaluate(make_dataset(x, y, tokenizer, bs), verbose=0)
-    metrics = {
-        "arch": name, "eval_split": split, "eval_accuracy": float(accuracy), "eval_loss": float(loss),
-        f"{split}_accuracy": float(accuracy), f"{split}_loss": float(loss), "epochs": cfg["epochs"],
-        "train_seconds": round(seconds, 3), "samples_per_second": round(len(splits.y_train) * cfg["epochs"] / seconds, 1),
-        "parameters": int(model.count_params()), "data": {"name": splits.name, **splits.sizes()},
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        "config": dict(cfg, pretrained=kwargs["pretrained"], max_length=options.max_length,
-                       freeze_encoder=options.freeze_encoder),
-    }
+    config = dict(cfg, pretrained=kwargs["pretrained"], max_length=options.max_length,
+                  freeze_encoder=options.freeze_encoder)
+    metrics = run_metrics(name, splits, model, accuracy, loss, cfg["epochs"], seconds, config, history.history)
     if options.export:
         from keras_arch.serving.export import export_servable
         from keras_arch.serving.warmup import sample_requests

@@ -35,7 +35,7 @@ def evaluate(model, splits, batch_size=256):
 
 
 def run(name, options):
-    from keras_arch.training.trainer import train
+    from keras_arch.training.trainer import run_metrics, train
     recipe = registry.get(name)
     teacher_options = dataclasses.replace(options, export=None, checkpoint_dir=None, epochs=None,
                                           batch_size=None, learning_rate=None, prune=None,
@@ -48,17 +48,9 @@ def run(name, options):
     student, seconds = train_student(name, cfg, splits, teacher, seed=options.seed,
                                      verbose=0 if options.quiet else 1)
     loss, accuracy = evaluate(student, splits)
-    split = splits.eval_split()[0]
-    metrics = {
-        "arch": name, "eval_split": split, "eval_accuracy": accuracy, "eval_loss": loss,
-        f"{split}_accuracy": accuracy, f"{split}_loss": loss, "epochs": cfg["epochs"],
-        "train_seconds": round(seconds, 3),
-        "samples_per_second": round(len(splits.y_train) * cfg["epochs"] / seconds, 1),
-        "parameters": int(student.count_params()), "data": {"name": splits.name, **splits.sizes()},
-        "teacher": {k: teacher_metrics[k] for k in ("eval_accuracy", "parameters", "train_seconds")},
-        "parameter_ratio": student.count_params() / teacher.count_params(),
-        "config": cfg,
-    }
+    metrics = run_metrics(name, splits, student, accuracy, loss, cfg["epochs"], seconds, cfg)
+    metrics["teacher"] = {k: teacher_metrics[k] for k in ("eval_accuracy", "parameters", "train_seconds")}
+    metrics["parameter_ratio"] = student.count_params() / teacher.count_params()
     if options.export:
         from keras_arch.serving.servable import export_arch
         metrics["export_path"] = export_arch(student, recipe, options.export, splits)

@@ -79,6 +79,22 @@ def compile_model(model, cfg, steps_per_epoch, loss):
     return model
 
 
+def run_metrics(name, splits, model, accuracy, loss, epochs, seconds, cfg, history=None):
+    """The metrics every runner reports (and --metrics-json writes)."""
+    split = splits.eval_split()[0]
+    metrics = {
+        "arch": name, "eval_split": split, "eval_accuracy": float(accuracy), "eval_loss": float(loss),
+        f"{split}_accuracy": float(accuracy), f"{split}_loss": float(loss), "epochs": epochs,
+        "train_seconds": round(seconds, 3),
+        "samples_per_second": round(len(splits.y_train) * epochs / seconds, 1),
+        "parameters": int(model.count_params()), "data": {"name": splits.name, **splits.sizes()},
+        "config": cfg,
+    }
+    if history is not None:
+        metrics["history"] = {k: [float(v) for v in vals] for k, vals in history.items()}
+    return metrics
+
+
 def train(name, options: RunOptions = None):
     """Build, train and evaluate the registered arch ``name``; returns (model, metrics)."""
     options = options or RunOptions()
@@ -110,24 +126,11 @@ def train(name, options: RunOptions = None):
                         callbacks=callbacks)
     seconds = time.perf_counter() - start
 
-    eval_name, x_eval, y_eval = splits.eval_split()
+    _, x_eval, y_eval = splits.eval_split()
     loss, accuracy = model.evaluate(make_dataset(x_eval, y_eval, cfg["batch_size"]), verbose=0)
-    metrics = {
-        "arch": name,
-        "eval_split": eval_name,
-        "eval_accuracy": float(accuracy),
-        "eval_loss": float(loss),
-        f"{eval_name}_accuracy": float(accuracy),
-        f"{eval_name}_loss": float(loss),
-        "final_val_accuracy": float(history.history["val_accuracy"][-1]),
-        "epochs": len(history.history["loss"]),
-        "train_seconds": round(seconds, 3),
-        "samples_per_second": round(len(splits.y_train) * len(history.history["loss"]) / seconds, 1),
-        "parameters": int(model.count_params()),
-        "data": {"name": splits.name, **splits.sizes()},
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        "config": cfg,
-    }
+    metrics = run_metrics(name, splits, model, accuracy, loss, len(history.history["loss"]), seconds, cfg,
+                          history.history)
+    metrics["final_val_accuracy"] = float(history.history["val_accuracy"][-1])
     if options.plot:
         import os
         from keras_arch import plots
