@@ -39,6 +39,11 @@ def build_parser():
                         "default: the packaged all-MiniLM-L6-v2")
     b.add_argument("--max-length", type=cli.positive_int, default=128, help="tokens per sentence, [CLS] and [SEP] included")
     b.add_argument("--freeze-encoder", action="store_true", help="train only the classification head")
+    k = p.add_argument_group("knowledge graphs (kg, kg-distmult, kg-transe)")
+    k.add_argument("--combine", choices=("concat", "sum"),
+                   help="kg: how E(h), E(t), E(r) enter the MLP: concatenated (default) or added (document 004's text)")
+    k.add_argument("--negatives", type=cli.positive_int, metavar="K",
+                   help="train on K sampled negative tails per triple instead of scoring every entity (1-N)")
     c = p.add_argument_group("compression (applied after training, in this order)")
     c.add_argument("--prune", type=cli.sparsity, metavar="S",
                    help="magnitude-prune to target sparsity S in (0, 1), fine-tuning with a PolynomialDecay schedule")
@@ -65,6 +70,12 @@ def list_text():
 
 
 def summary_table(m):
+    if "summary" in m:  # runners whose metrics are not accuracy (kg) say what to show
+        rows = [tuple(r) for r in m["summary"]]
+        if "export_path" in m:
+            rows.append(("export", m["export_path"]))
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
     rows = [("arch", m["arch"]), ("data", f"{m['data']['name']} (train {m['data']['train']}, "
                                           f"val {m['data']['val']}, test {m['data']['test']})"),
             (f"{m['eval_split']} accuracy", f"{m['eval_accuracy']:.4f}"),
@@ -121,7 +132,7 @@ def _main(argv):
                          tflite=args.tflite, compress_epochs=args.compress_epochs,
                          per_channel=args.per_channel, pretrained=args.pretrained,
                          max_length=args.max_length, freeze_encoder=args.freeze_encoder,
-                         quiet=args.quiet)
+                         combine=args.combine, negatives=args.negatives, quiet=args.quiet)
     _, metrics = train(args.arch, options)
     print(summary_table(metrics))
     if args.metrics_json:

@@ -35,6 +35,8 @@ class RunOptions:
     pretrained: Optional[str] = None
     max_length: int = 128
     freeze_encoder: bool = False
+    combine: Optional[str] = None  # kg: "concat" or "sum" (None: the recipe's)
+    negatives: Optional[int] = None  # kg: train with K sampled negatives instead of 1-N scoring
     quiet: bool = False
 
     def resolved(self, recipe, data_family=None):
