@@ -23,8 +23,11 @@ def _save(fig, path):
 
 def training_curves(history, path, title=""):
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for ax, key in zip(axes, ("loss", "accuracy")):
+    # "accuracy", or the first per-output accuracy ("digit_accuracy") of multi-output models
+    accuracy = next((k for k in history if k.endswith("accuracy") and not k.startswith("val_")), None)
+    keys = ["loss"] + ([accuracy] if accuracy else [])
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.5), squeeze=False)
+    for ax, key in zip(axes[0], keys):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + key in history:
                 ax.plot(range(1, len(history[prefix + key]) + 1), history[prefix + key], style,
@@ -85,3 +88,23 @@ def seq2seq_attention(model, splits, directory, n=2):
         ax.imshow(w[:k + 1, :k], cmap="viridis")
         ax.set_xlabel("source position"), ax.set_ylabel("output step")
     return [_save(fig, os.path.join(directory, "seq2seq_attention.png"))]
+
+
+def similarity_matrix(model, splits, directory, per_class=4):
+    """Cosine similarity of held-out images (rows) and their captions
+    (columns), ``per_class`` pairs of each digit, sorted by digit: a good
+    model shows bright 4x4 blocks on the diagonal."""
+    from keras_arch.training.crossmodal import embed
+    plt = _plt()
+    _, x, y = splits.eval_split()
+    pick = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)])
+    images, texts = embed(model, {k: v[pick] for k, v in x.items()})
+    sim = images @ texts.T
+    fig, ax = plt.subplots(figsize=(9, 8))
+    im = ax.imshow(sim, cmap="viridis", vmin=-1, vmax=1)
+    captions = [str(c) for c in x["caption"][pick]]
+    ax.set_xticks(range(len(pick)), captions, rotation=90, fontsize=6)
+    ax.set_yticks(range(len(pick)), [f"image of {d}" for d in y[pick]], fontsize=6)
+    ax.set_title("image–caption cosine similarity (held-out pairs)")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return [_save(fig, os.path.join(directory, "similarity.png"))]

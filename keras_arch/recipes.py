@@ -123,6 +123,20 @@ register(Recipe(
     serving_input="text", serving_output="probabilities",
 ))
 
+register(Recipe(
+    name="crossmodal",
+    summary="two-tower image-caption model: CNN + text towers in one space, InfoNCE, fusion f = Σαf_j(x) + Σβf_k(y)",
+    source="document 004 §3.2, §4.2 (跨模态学习)",
+    builder="keras_arch.models.two_tower:two_tower",
+    runner="keras_arch.training.crossmodal:run",
+    data="keras_arch.data.captions:load", datasets=("digits", "mnist"),
+    epochs=5, batch_size=128, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
+    by_data={"digits": {"epochs": 30, "batch_size": 64, "warmup_epochs": 1}},
+    signatures="keras_arch.training.crossmodal:signatures",
+    serving_samples="keras_arch.training.crossmodal:serving_samples",
+    serving_input="image", serving_output="probabilities",
+))
+
 KG = "keras_arch.data.kg:load"
 _KG_TRAINING = dict(
     data=KG, datasets=("family",), runner="keras_arch.training.kg:run",
