@@ -216,3 +216,15 @@ def load(dataset="family", data_dir=None, test_dir=None):
     if dataset != "family":
         raise UsageError(f"--dataset {dataset!r}: only 'family' is embedded; give --data-dir for others")
     return to_splits(family_graph())
+
+
+def write_graph_dir(graph, directory):
+    """Write ``graph`` as train/valid/test.txt TSV files (atomically), the
+    format ``--data-dir`` reads: e.g. to benchmark a large generated graph."""
+    from keras_arch.io import write_atomic
+    os.makedirs(directory, exist_ok=True)
+    for split in SPLIT_NAMES:
+        rows = getattr(graph, split)
+        text = "".join(f"{graph.entities[h]}\t{graph.relations[r]}\t{graph.entities[t]}\n" for h, r, t in rows)
+        write_atomic(os.path.join(directory, f"{split}.txt"), text)
+    return directory
