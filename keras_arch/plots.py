@@ -108,3 +108,18 @@ def similarity_matrix(model, splits, directory, per_class=4):
     ax.set_title("image–caption cosine similarity (held-out pairs)")
     fig.colorbar(im, ax=ax, fraction=0.046)
     return [_save(fig, os.path.join(directory, "similarity.png"))]
+
+
+def early_exit_tradeoff(rows, path):
+    """Accuracy against relative compute, one point per exit threshold."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs, ys = [r["relative_compute"] for r in rows], [r["accuracy"] for r in rows]
+    ax.plot(xs, ys, "o-")
+    for r in rows:
+        ax.annotate(f"{r['threshold']:g}", (r["relative_compute"], r["accuracy"]), fontsize=7,
+                    textcoords="offset points", xytext=(4, -10))
+    ax.set_xlabel("mean compute / plain CNN (FLOPs)"), ax.set_ylabel("accuracy")
+    ax.set_title("early exit: accuracy vs compute, labelled by threshold")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -124,6 +124,57 @@ register(Recipe(
 ))
 
 register(Recipe(
+    name="moe",
+    summary="Transformer classifier whose feed-forward is a mixture of 4 experts (top-1, capacity 1.25, Switch aux loss)",
+    source="document 002 §3.4 (自适应网络: adapt() was `pass`)",
+    builder="keras_arch.models.moe:moe_transformer_classifier",
+    builder_kwargs={"num_experts": 4, "top_k": 1, "expert_units": 128},
+    data=TEXT, datasets=("generated", "imdb"),
+    epochs=15, batch_size=64, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.5,
+    by_data={"text": {"epochs": 3}},
+    serving_input="token_ids", serving_output="probabilities",
+    report="keras_arch.models.moe:expert_load",
+))
+
+register(Recipe(
+    name="early-exit",
+    summary="three-stage CNN with a classifier after each stage; exits when softmax confidence passes a threshold",
+    source="document 002 §3.4 (自适应网络)",
+    builder="keras_arch.models.early_exit:early_exit_cnn",
+    runner="keras_arch.training.early_exit:run",
+    signatures="keras_arch.training.early_exit:signatures",
+    data=IMAGES, datasets=("digits", "mnist"),
+    epochs=3, batch_size=128, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
+    by_data={"digits": {"epochs": 30, "batch_size": 32, "warmup_epochs": 1, "augment_shift": 2}},
+    serving_input="image", serving_output="probabilities",
+))
+
+register(Recipe(
+    name="transfer",
+    summary="pretrain the document 000 CNN on digits 0-4, fine-tune on 5-9 with few labels (frozen, then unfrozen) vs scratch",
+    source="document 000 §3.3, document 002 §3.4 (迁移学习)",
+    builder="keras_arch.models.cnn:doc000_cnn", builder_kwargs={"dropout": 0.25},
+    runner="keras_arch.training.transfer:run",
+    data=IMAGES, datasets=("digits", "mnist"),
+    epochs=4, batch_size=64, learning_rate=1e-3,
+    by_data={"digits": {"epochs": 15, "batch_size": 32, "augment_shift": 2}},
+    serving_input="image", serving_output="probabilities",
+))
+
+register(Recipe(
+    name="multitask",
+    summary="shared CNN trunk, two heads (digit, parity), weighted losses 1.0 / 0.5",
+    source="document 000 §3.3, document 002 §3.4 (多任务学习)",
+    builder="keras_arch.models.multitask:multitask_cnn",
+    runner="keras_arch.training.multitask:run",
+    signatures="keras_arch.training.multitask:signatures",
+    data=IMAGES, datasets=("digits", "mnist"),
+    epochs=4, batch_size=128, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
+    by_data={"digits": {"epochs": 30, "batch_size": 32, "warmup_epochs": 1, "augment_shift": 2}},
+    serving_input="image", serving_output="probabilities",
+))
+
+register(Recipe(
     name="crossmodal",
     summary="two-tower image-caption model: CNN + text towers in one space, InfoNCE, fusion f = Σαf_j(x) + Σβf_k(y)",
     source="document 004 §3.2, §4.2 (跨模态学习)",

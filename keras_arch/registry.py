@@ -50,6 +50,9 @@ class Recipe:
     runner: str = ""
     # "module:function"(model, splits, directory) -> [png paths], for --plot.
     plot: str = ""
+    # "module:function"(model, splits) -> {metric: value} the trainer adds to
+    # its metrics, with "report_rows" [(label, text)] for the summary (MoE load).
+    report: str = ""
     # Builder arguments for a structurally identical small model: what the
     # serving tests and the support matrix build (a tiny random BERT, say).
     small_builder_kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)

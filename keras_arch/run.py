@@ -44,6 +44,9 @@ def build_parser():
                    help="kg: how E(h), E(t), E(r) enter the MLP: concatenated (default) or added (document 004's text)")
     k.add_argument("--negatives", type=cli.positive_int, metavar="K",
                    help="train on K sampled negative tails per triple instead of scoring every entity (1-N)")
+    p.add_argument_group("transfer").add_argument(
+        "--labels-per-class", type=cli.positive_int, metavar="N",
+        help="transfer: labelled target images per class (default 20 on digits, 100 on MNIST)")
     c = p.add_argument_group("compression (applied after training, in this order)")
     c.add_argument("--prune", type=cli.sparsity, metavar="S",
                    help="magnitude-prune to target sparsity S in (0, 1), fine-tuning with a PolynomialDecay schedule")
@@ -89,6 +92,7 @@ def summary_table(m):
         elif stage != "baseline":
             extra = f", sparsity {s['sparsity']:.3f}" if "sparsity" in s else ""
             rows.append((f"{stage} accuracy", f"{s['accuracy']:.4f}{extra}"))
+    rows += [tuple(r) for r in m.get("report_rows", [])]
     if "teacher" in m:
         rows.append(("teacher accuracy", f"{m['teacher']['eval_accuracy']:.4f} "
                                          f"({m['teacher']['parameters']:,} parameters)"))
@@ -132,7 +136,8 @@ def _main(argv):
                          tflite=args.tflite, compress_epochs=args.compress_epochs,
                          per_channel=args.per_channel, pretrained=args.pretrained,
                          max_length=args.max_length, freeze_encoder=args.freeze_encoder,
-                         combine=args.combine, negatives=args.negatives, quiet=args.quiet)
+                         combine=args.combine, negatives=args.negatives,
+                         labels_per_class=args.labels_per_class, quiet=args.quiet)
     _, metrics = train(args.arch, options)
     print(summary_table(metrics))
     if args.metrics_json:

@@ -27,7 +27,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def call(self, x, mask=None, training=None):
         attended = self.attention(x, mask=mask, training=training)
         x = self.norm1(x + self.drop1(attended, training=training))  # (batch, time, d_model)
-        return self.norm2(x + self.drop2(self.feed_forward(x, training=training), training=training))
+        # A mixture of experts takes the mask: padding is routed nowhere.
+        extra = {"mask": mask} if getattr(self.feed_forward, "_expects_mask_arg", False) else {}
+        return self.norm2(x + self.drop2(self.feed_forward(x, training=training, **extra), training=training))
 
     def get_config(self):
         cfg = {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,

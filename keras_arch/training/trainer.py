@@ -37,6 +37,7 @@ class RunOptions:
     freeze_encoder: bool = False
     combine: Optional[str] = None  # kg: "concat" or "sum" (None: the recipe's)
     negatives: Optional[int] = None  # kg: train with K sampled negatives instead of 1-N scoring
+    labels_per_class: Optional[int] = None  # transfer: labelled target images per class
     quiet: bool = False
 
     def resolved(self, recipe, data_family=None):
@@ -133,6 +134,8 @@ def train(name, options: RunOptions = None):
     metrics = run_metrics(name, splits, model, accuracy, loss, len(history.history["loss"]), seconds, cfg,
                           history.history)
     metrics["final_val_accuracy"] = float(history.history["val_accuracy"][-1])
+    if recipe.report:
+        metrics.update(registry.resolve(recipe.report)(model, splits))
     if options.plot:
         import os
         from keras_arch import plots
