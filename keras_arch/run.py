@@ -31,7 +31,9 @@ def build_parser():
     t.add_argument("--batch-size", type=cli.positive_int)
     t.add_argument("--learning-rate", type=cli.positive_float)
     t.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw"))
-    t.add_argument("--lr-schedule", choices=("constant", "cosine", "warmup-cosine", "warmup-linear"))
+    t.add_argument("--lr-schedule", choices=("constant", "step", "exponential", "cosine", "warmup-cosine", "warmup-linear"))
+    t.add_argument("--full-batch", action="store_true",
+                   help="full-batch gradient descent: one step per epoch over the whole training set")
     t.add_argument("--seed", type=int, default=0, help="same seed, same metrics (default 0)")
     b = p.add_argument_group("pretrained encoders (bert)")
     b.add_argument("--pretrained", metavar="DIR",
@@ -137,7 +139,8 @@ def _main(argv):
                          per_channel=args.per_channel, pretrained=args.pretrained,
                          max_length=args.max_length, freeze_encoder=args.freeze_encoder,
                          combine=args.combine, negatives=args.negatives,
-                         labels_per_class=args.labels_per_class, quiet=args.quiet)
+                         labels_per_class=args.labels_per_class, full_batch=args.full_batch,
+                         quiet=args.quiet)
     _, metrics = train(args.arch, options)
     print(summary_table(metrics))
     if args.metrics_json:

@@ -11,7 +11,8 @@ by a router (Shazeer et al. 2017; Switch Transformer, Fedus et al. 2021):
   tokens (k = 1: Switch's tokens/N × capacity factor); tokens past C are
   dropped by that expert, first choices served before second choices (GShard);
   a token every chosen expert dropped gets output 0, so the residual around
-  the layer passes it through unchanged;
+  the layer passes it through unchanged; dispatch is a scatter into
+  (experts, capacity) slots and a gather back, linear in the token count;
 - auxiliary load-balancing loss α · N · Σ_i f_i · P_i, f_i = fraction of tokens
   whose first choice is expert i, P_i = mean router probability of expert i;
   it equals α for perfectly uniform routing and grows to α · N when one
@@ -65,11 +66,14 @@ class MixtureOfExperts(keras.layers.Layer):
         return {"load": self.routed_tokens.numpy() / seen, "dropped": float(self.dropped_tokens.numpy()) / seen,
                 "tokens": int(self.seen_tokens.numpy())}
 
-    def route(self, tokens, valid=None):
-        """Routing of ``tokens`` (tokens, d). Returns a dict of float32 tensors:
-        probabilities (tokens, N), experts and gates (tokens, k), capacity (),
-        dispatch and combine (tokens, N, C), dropped (tokens,), load (N,) =
-        fraction of valid tokens each expert processed, aux_loss ()."""
+    def route(self, tokens, valid=None, dense=True):
+        """Routing of ``tokens`` (tokens, d). Returns a dict of tensors:
+        probabilities (tokens, N); experts, gates, positions and kept (tokens, k):
+        the chosen experts, their gate values, the slot each choice got and
+        whether it fitted; capacity (); dropped (tokens,); load (N,) = fraction
+        of valid tokens each expert processed; aux_loss (). With ``dense``, also
+        the one-hot dispatch and combine tensors (tokens, N, C) of the formula,
+        which call() never builds (they are quadratic in the token count)."""
         n, k = self.num_experts, self.top_k
         count = tf.shape(tokens)[0]
         valid = tf.ones([count], tf.float32) if valid is None else tf.cast(valid, tf.float32)
@@ -81,46 +85,58 @@ class MixtureOfExperts(keras.layers.Layer):
         total = tf.maximum(tf.reduce_sum(valid), 1.0)
         capacity = tf.cast(tf.math.ceil(k * total / n * self.capacity_factor), tf.int32)
 
-        dispatch = tf.zeros([count, n, capacity])
-        combine = tf.zeros([count, n, capacity])
         filled = tf.zeros([n])  # tokens already placed in each expert
-        served = tf.zeros([count])
+        positions, kept = [], []
         for j in range(k):  # first choices claim slots before second choices
             choice = tf.one_hot(experts[:, j], n) * valid[:, None]  # (tokens, N)
             position = tf.reduce_sum((tf.cumsum(choice, axis=0, exclusive=True) + filled) * choice, axis=-1)
-            keep = valid * tf.cast(position < tf.cast(capacity, tf.float32), tf.float32)  # (tokens,)
-            slot = choice[:, :, None] * tf.one_hot(tf.cast(position, tf.int32), capacity)[:, None, :] * keep[:, None, None]
-            dispatch += slot  # (tokens, N, C)
-            combine += slot * gates[:, j, None, None]
+            positions.append(tf.cast(position, tf.int32))
+            kept.append(valid * tf.cast(position < tf.cast(capacity, tf.float32), tf.float32))  # (tokens,)
             filled += tf.reduce_sum(choice, axis=0)
-            served = tf.maximum(served, keep)
+        positions, kept = tf.stack(positions, axis=1), tf.stack(kept, axis=1)  # (tokens, k)
 
         first = tf.one_hot(experts[:, 0], n) * valid[:, None]
         f = tf.reduce_sum(first, axis=0) / total  # fraction of tokens whose first choice is i
         p = tf.reduce_sum(probabilities * valid[:, None], axis=0) / total  # mean router probability
-        aux_loss = self.aux_loss_weight * n * tf.reduce_sum(f * p)
-        return {"probabilities": probabilities, "experts": experts, "gates": gates, "capacity": capacity,
-                "dispatch": dispatch, "combine": combine, "dropped": valid * (1.0 - served),
-                "load": tf.reduce_sum(dispatch, axis=[0, 2]) / total, "aux_loss": aux_loss}
+        routed = tf.reduce_sum(tf.one_hot(experts, n) * kept[:, :, None], axis=[0, 1])  # (N,)
+        out = {"probabilities": probabilities, "experts": experts, "gates": gates, "positions": positions,
+               "kept": kept, "capacity": capacity, "dropped": valid * (1.0 - tf.reduce_max(kept, axis=1)),
+               "load": routed / total, "routed": routed,
+               "aux_loss": self.aux_loss_weight * n * tf.reduce_sum(f * p)}
+        if dense:
+            slot = (tf.one_hot(experts, n)[:, :, :, None] * tf.one_hot(positions, capacity)[:, :, None, :]
+                    * kept[:, :, None, None])  # (tokens, k, N, C)
+            out["dispatch"] = tf.reduce_sum(slot, axis=1)
+            out["combine"] = tf.reduce_sum(slot * gates[:, :, None, None], axis=1)
+        return out
 
     def call(self, x, mask=None, training=None):
         d = x.shape[-1]
+        n = self.num_experts
         out_units = self.output_units or d
         tokens = tf.reshape(x, [-1, d])  # (tokens, d): batch and time flattened
         valid = None if mask is None else tf.reshape(mask, [-1])
-        r = self.route(tokens, valid)
+        r = self.route(tokens, valid, dense=False)
         self.add_loss(r["aux_loss"])
+        capacity = r["capacity"]
+        # Gather/scatter dispatch, linear in the token count: slot = expert * C + position.
+        slots = r["experts"] * capacity + tf.minimum(r["positions"], capacity - 1)  # (tokens, k)
+        kept = r["kept"] > 0
+        kept_slots = tf.boolean_mask(slots, kept)[:, None]  # (kept choices, 1)
+        kept_tokens = tf.boolean_mask(tf.tile(tf.range(tf.shape(tokens)[0])[:, None], [1, self.top_k]), kept)
+        expert_in = tf.scatter_nd(kept_slots, tf.gather(tokens, kept_tokens),
+                                  tf.stack([n * capacity, d]))  # one token per slot; empty slots 0
+        expert_in = tf.reshape(expert_in, [n, capacity, d])  # (experts, capacity, d)
+        hidden = self.activation(tf.einsum("ncd,ndh->nch", expert_in, self.w1) + self.b1[:, None, :])
+        expert_out = tf.einsum("nch,nho->nco", hidden, self.w2) + self.b2[:, None, :]  # (experts, capacity, out)
+        gathered = tf.gather(tf.reshape(expert_out, [n * capacity, out_units]), slots)  # (tokens, k, out)
+        weights = tf.cast(r["gates"] * r["kept"], x.dtype)[:, :, None]
+        out = tf.reduce_sum(gathered * weights, axis=1)  # (tokens, out); dropped tokens: 0
         if not training:  # count what inference routes
-            total = tf.reduce_sum(tf.reduce_sum(r["dispatch"], axis=2), axis=0)  # (N,)
-            self.routed_tokens.assign_add(total)
+            self.routed_tokens.assign_add(r["routed"])
             self.dropped_tokens.assign_add(tf.reduce_sum(r["dropped"]))
             self.seen_tokens.assign_add(tf.cast(tf.shape(tokens)[0], tf.float32) if valid is None
                                         else tf.reduce_sum(tf.cast(valid, tf.float32)))
-        dispatch, combine = tf.cast(r["dispatch"], x.dtype), tf.cast(r["combine"], x.dtype)
-        expert_in = tf.einsum("tnc,td->ncd", dispatch, tokens)  # (experts, capacity, d)
-        hidden = self.activation(tf.einsum("ncd,ndh->nch", expert_in, self.w1) + self.b1[:, None, :])
-        expert_out = tf.einsum("nch,nho->nco", hidden, self.w2) + self.b2[:, None, :]  # (experts, capacity, out)
-        out = tf.einsum("tnc,nco->to", combine, expert_out)  # (tokens, out); dropped tokens: 0
         return tf.reshape(out, tf.concat([tf.shape(x)[:-1], [out_units]], axis=0))
 
     def compute_mask(self, inputs, mask=None):

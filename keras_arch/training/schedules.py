@@ -4,7 +4,7 @@ from keras_arch.backend import keras
 from keras_arch.errors import UsageError
 import tensorflow as tf
 
-SCHEDULES = ("constant", "cosine", "warmup-cosine", "warmup-linear")
+SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup-cosine", "warmup-linear")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 
 
@@ -45,6 +45,12 @@ class WarmupLinear(keras.optimizers.schedules.LearningRateSchedule):
 def make_schedule(kind, learning_rate, total_steps, warmup_steps=0):
     if kind == "constant":
         return learning_rate
+    if kind == "step":  # x0.1 at half and three quarters of training
+        bounds = [max(total_steps // 2, 1), max(3 * total_steps // 4, 2)]
+        return keras.optimizers.schedules.PiecewiseConstantDecay(
+            bounds, [learning_rate, learning_rate * 0.1, learning_rate * 0.01])
+    if kind == "exponential":  # smooth decay to 1% of the start by the last step
+        return keras.optimizers.schedules.ExponentialDecay(learning_rate, max(total_steps, 1), 0.01)
     if kind == "cosine":
         return keras.optimizers.schedules.CosineDecay(learning_rate, max(total_steps, 1))
     if kind == "warmup-cosine":

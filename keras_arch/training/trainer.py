@@ -38,6 +38,7 @@ class RunOptions:
     combine: Optional[str] = None  # kg: "concat" or "sum" (None: the recipe's)
     negatives: Optional[int] = None  # kg: train with K sampled negatives instead of 1-N scoring
     labels_per_class: Optional[int] = None  # transfer: labelled target images per class
+    full_batch: bool = False  # one gradient step per epoch over all training examples
     quiet: bool = False
 
     def resolved(self, recipe, data_family=None):
@@ -103,11 +104,17 @@ def train(name, options: RunOptions = None):
     options = options or RunOptions()
     recipe = registry.get(name)
     if recipe.runner:
+        if options.full_batch:
+            raise UsageError(f"--full-batch applies to single-fit archs; {name} runs its own schedule of fits")
         return registry.resolve(recipe.runner)(name, options)
     cfg = options.resolved(recipe)  # validates the options before any data is read
     splits = registry.resolve(recipe.data)(
         dataset=cfg["dataset"], data_dir=options.data_dir, test_dir=options.test_dir)
     cfg = options.resolved(recipe, splits.family)
+    if options.full_batch:
+        if options.batch_size:
+            raise UsageError("--full-batch and --batch-size contradict each other; give one")
+        cfg["batch_size"] = len(splits.y_train)
 
     seed_everything(options.seed)
     from keras_arch.data.splits import make_dataset
