@@ -73,6 +73,17 @@ def score_function(model):
     return lambda h, r: fn(tf.constant(h, tf.int32), tf.constant(r, tf.int32)).numpy()
 
 
+EVAL_ELEMENTS = 256 * 2 ** 20  # the largest scoring tensor evaluation may build (1 GiB of float32)
+
+
+def eval_batch_size(model):
+    """Queries per evaluation batch: the MLP scorer builds (batch, entities,
+    hidden), the others (batch, entities)."""
+    layer = model.get_layer("scorer")
+    width = layer.num_entities * getattr(layer, "hidden", 1)
+    return int(max(1, min(512, EVAL_ELEMENTS // width)))
+
+
 def make_ranking_callback(model, graph, known, every, verbose):
     from keras_arch.backend import keras
     from keras_arch.training import ranking
@@ -87,7 +98,8 @@ def make_ranking_callback(model, graph, known, every, verbose):
             last = epoch + 1 == self.params["epochs"]
             if (epoch + 1) % every and not last:
                 return
-            mrr = ranking.evaluate(score_function(model), graph.valid, graph.num_relations, known)["mrr"]
+            mrr = ranking.evaluate(score_function(model), graph.valid, graph.num_relations, known,
+                                   eval_batch_size(model))["mrr"]
             self.history.append((epoch + 1, mrr))
             if logs is not None:
                 logs["val_mrr"] = mrr
@@ -139,7 +151,7 @@ def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5):
                             verbose=verbose)
     seconds = time.perf_counter() - start
     start = time.perf_counter()
-    test = ranking.evaluate(score_function(model), graph.test, graph.num_relations, known)
+    test = ranking.evaluate(score_function(model), graph.test, graph.num_relations, known, eval_batch_size(model))
     metrics = {
         "arch": name, "eval_split": "test", **{f"test_{k}": v for k, v in test.items()},
         "best_val_mrr": best.best, "best_epoch": best.best_epoch, "val_mrr_history": best.history,
