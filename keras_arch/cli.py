@@ -3,7 +3,7 @@ and exit code 2, never a traceback."""
 import argparse
 import sys
 
-from keras_arch.errors import UsageError
+from keras_arch.errors import TrainingError, UsageError
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,6 +35,9 @@ def run_main(prog, body, argv):
     except UsageError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
+    except TrainingError as e:
+        print(f"{prog}: training stopped: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

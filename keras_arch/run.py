@@ -58,11 +58,20 @@ def build_parser():
     c.add_argument("--per-channel", action="store_true",
                    help="quantize conv kernels per channel (default per tensor: a smaller .tflite)")
     c.add_argument("--compress-epochs", type=cli.positive_int, default=2, help="fine-tuning epochs for --prune (default 2; --qat uses half)")
+    s = p.add_argument_group("distribution and devices")
+    s.add_argument("--strategy", choices=("auto", "one-device", "mirrored", "multi-worker"),
+                   help="tf.distribute strategy (default auto: MirroredStrategy over several GPUs, else none); "
+                        "multi-worker reads TF_CONFIG")
+    s.add_argument("--logical-devices", type=cli.positive_int, metavar="N",
+                   help="split the CPU (or a single GPU) into N logical devices, e.g. to run mirrored on one machine")
+    s.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPUs; slower on CPU)")
+    s.add_argument("--jit", action="store_true", help="XLA-compile the train step (GPUs; small models get slower on CPU)")
     o = p.add_argument_group("output")
     o.add_argument("--export", metavar="DIR", help="write a TF Serving SavedModel to DIR/<arch>/<version>/")
     o.add_argument("--checkpoint-dir", metavar="DIR",
                    help="resume an interrupted run from DIR and keep the best weights there")
     o.add_argument("--plot", metavar="DIR", help="write training curves (and attention heat maps) as PNGs")
+    o.add_argument("--logdir", metavar="DIR", help="TensorBoard scalars (and pruning summaries with --prune)")
     o.add_argument("--metrics-json", metavar="PATH", help="write metrics and the full config used as JSON")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -129,6 +138,8 @@ def _main(argv):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UsageError(f"{flag} {path}: directory {os.path.dirname(os.path.abspath(path))} does not exist")
 
+    from keras_arch.training import distribute
+    distribute.configure_devices(args.logical_devices)  # before TensorFlow initialises
     from keras_arch.training.trainer import RunOptions, train
     options = RunOptions(dataset=args.dataset, data_dir=args.data_dir, test_dir=args.test_dir,
                          epochs=args.epochs, batch_size=args.batch_size,
@@ -140,7 +151,8 @@ def _main(argv):
                          max_length=args.max_length, freeze_encoder=args.freeze_encoder,
                          combine=args.combine, negatives=args.negatives,
                          labels_per_class=args.labels_per_class, full_batch=args.full_batch,
-                         quiet=args.quiet)
+                         strategy=args.strategy, mixed_precision=args.mixed_precision, jit=args.jit,
+                         logdir=args.logdir, quiet=args.quiet)
     _, metrics = train(args.arch, options)
     print(summary_table(metrics))
     if args.metrics_json:

@@ -62,13 +62,20 @@ def stratified_split(x, y, fraction, seed):
     return x_a, y_a, x_b, y_b
 
 
-def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0):
+def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0, epochs=None, start_epoch=0):
     """tf.data pipeline: cache the decoded tensors, reshuffle every epoch with a
     fixed seed (deterministic under op determinism), batch, prefetch.
 
     ``shift`` > 0 translates each training image by up to that many pixels
-    (zero fill), a cheap augmentation for small image sets."""
+    (zero fill), a cheap augmentation for small image sets.
+
+    With ``epochs``, the dataset holds epochs ``start_epoch`` .. ``epochs`` - 1
+    back to back (fit it with ``steps_per_epoch``), and the order and the
+    shifts of epoch e are a function of (seed, e) alone: a run resumed at epoch
+    e sees exactly what an uninterrupted run saw there."""
     import tensorflow as tf
+    if shuffle and epochs is not None:
+        return _epoch_keyed(x, y, batch_size, seed, shift, epochs, start_epoch)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
@@ -81,3 +88,41 @@ def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0):
         ds = ds.map(lambda images, labels: (translate(images, training=True), labels),
                     num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(n, batch_size):
+    return -(-n // batch_size)
+
+
+def translate(images, offsets):
+    """Shift each image (batch, h, w, c) by integer (dy, dx) pixels, zero fill."""
+    import tensorflow as tf
+    offsets = tf.cast(offsets, tf.float32)
+    zeros, ones = tf.zeros_like(offsets[:, 0]), tf.ones_like(offsets[:, 0])
+    # Output pixel (r, c) reads input (r - dy, c - dx): a projective transform per image.
+    transforms = tf.stack([ones, zeros, -offsets[:, 1], zeros, ones, -offsets[:, 0], zeros, zeros], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=0.0,
+        interpolation="NEAREST", fill_mode="CONSTANT")
+
+
+def _epoch_keyed(x, y, batch_size, seed, shift, epochs, start_epoch):
+    import tensorflow as tf
+    n = len(y)
+    steps = steps_per_epoch(n, batch_size)
+    data = tf.nest.map_structure(tf.constant, (x, y))
+
+    def epoch(e):
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, e]))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
+        return batches.map(lambda b, idx: (e * steps + b, tf.nest.map_structure(lambda t: tf.gather(t, idx), data)))
+
+    ds = tf.data.Dataset.range(start_epoch, epochs).flat_map(epoch)
+    if shift:
+        def augment(step, batch):
+            images, labels = batch
+            offsets = tf.random.stateless_uniform([tf.shape(images)[0], 2], tf.stack([tf.cast(seed, tf.int64), step]),
+                                                  -shift, shift + 1, tf.int32)
+            return translate(images, offsets), labels
+        return ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.map(lambda step, batch: batch).prefetch(tf.data.AUTOTUNE)

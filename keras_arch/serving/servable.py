@@ -14,6 +14,10 @@ def sample_inputs(recipe, splits, n=8):
 
 
 def export_arch(model, recipe, base_dir, splits):
+    """Export on the chief only (returns None on other multi-worker tasks)."""
+    from keras_arch.training.distribute import is_chief
+    if not is_chief():
+        return None
     requests = [req for sig, inputs in sample_inputs(recipe, splits).items()
                 for req in warmup.sample_requests(sig, inputs)]
     return export_servable(model, base_dir, recipe.name,

@@ -70,7 +70,9 @@ def run(name, options):
     steps = cfg["epochs"] * -(-len(splits.y_train) // bs)
     compile_for_fine_tuning(model, cfg["learning_rate"], steps)
     start = time.perf_counter()
-    history = model.fit(train, validation_data=val, epochs=cfg["epochs"], verbose=0 if options.quiet else 1)
+    from keras_arch.training.trainer import standard_callbacks
+    history = model.fit(train, validation_data=val, epochs=cfg["epochs"], verbose=0 if options.quiet else 1,
+                        callbacks=standard_callbacks(options))
     seconds = time.perf_counter() - start
     _, x, y = splits.eval_split()
     loss, accuracy = model.evaluate(make_dataset(x, y, tokenizer, bs), verbose=0)

@@ -3,6 +3,10 @@
 - DIR/backup/             BackupAndRestore's state, to resume an interrupted fit
 - DIR/best.weights.h5     the weights with the best validation loss so far
 - DIR/run.json            arch, builder arguments and data shape, to rebuild the model
+- DIR/history.csv         one line per finished epoch (the chief's), across restarts
+
+A rerun of the same command resumes after the last finished epoch: the
+trainer reads that epoch from the backup and starts its data pipeline there.
 """
 import json
 import os
@@ -14,13 +18,65 @@ BEST = "best.weights.h5"
 RUN = "run.json"
 
 
-def callbacks(directory, run_info):
+BACKUP = "backup"
+HISTORY = "history.csv"
+# What must match for a run to resume from DIR: anything else (epochs, say) may change.
+SAME_RUN = ("arch", "dataset", "batch_size", "optimizer", "lr_schedule", "learning_rate", "seed")
+
+
+def completed_epochs(directory):
+    """Epochs a previous run in DIR finished (0 for a fresh DIR), read from
+    BackupAndRestore's own checkpoint. A backup that cannot be read is an error:
+    silently starting over would throw the user's training away."""
+    import tensorflow as tf
+    backup = os.path.join(directory, BACKUP)
+    if not os.path.isdir(backup) or not os.listdir(backup):
+        return 0
+    try:
+        latest = tf.train.latest_checkpoint(os.path.join(backup, "chief")) or tf.train.latest_checkpoint(backup)
+        if latest is None:
+            raise ValueError(f"no checkpoint index in {backup}")
+        reader = tf.train.load_checkpoint(latest)
+        key = next((k for k in reader.get_variable_to_shape_map() if "ckpt_saved_epoch" in k), None)
+        if key is None:
+            raise ValueError("the checkpoint has no saved epoch")
+        return int(reader.get_tensor(key)) + 1
+    except (ValueError, tf.errors.OpError, OSError) as e:
+        raise UsageError(f"--checkpoint-dir {directory}: the backup in {backup} is corrupt "
+                         f"({str(e).splitlines()[0][:160]}); move it away to start over") from None
+
+
+def check_same_run(directory, run_info):
+    """Refuse to resume a different run from DIR."""
+    path = os.path.join(directory, RUN)
+    if not os.path.isfile(path) or not os.path.isdir(os.path.join(directory, BACKUP)):
+        return
+    try:
+        with open(path) as f:
+            before = json.load(f)
+        old = {"arch": before["arch"], **{k: before["config"].get(k) for k in SAME_RUN if k != "arch"}}
+    except (ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"--checkpoint-dir {directory}: corrupt {RUN} ({e})") from None
+    new = {"arch": run_info["arch"], **{k: run_info["config"].get(k) for k in SAME_RUN if k != "arch"}}
+    changed = {k: (old[k], new[k]) for k in SAME_RUN if old[k] != new[k]}
+    if changed:
+        what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
+        raise UsageError(f"--checkpoint-dir {directory} holds a different run ({what}); use another directory")
+
+
+def callbacks(directory, run_info, chief=True):
+    """BackupAndRestore (resume), the best weights and, on the chief, run.json
+    and an epoch log (history.csv, appended across restarts)."""
     from keras_arch.backend import keras
     os.makedirs(directory, exist_ok=True)
-    write_atomic(os.path.join(directory, RUN), json.dumps(run_info, indent=2))
-    return [keras.callbacks.BackupAndRestore(os.path.join(directory, "backup")),
-            keras.callbacks.ModelCheckpoint(os.path.join(directory, BEST), monitor="val_loss",
-                                            save_best_only=True, save_weights_only=True)]
+    check_same_run(directory, run_info)
+    out = [keras.callbacks.BackupAndRestore(os.path.join(directory, BACKUP)),
+           keras.callbacks.ModelCheckpoint(os.path.join(directory, BEST), monitor="val_loss",
+                                           save_best_only=True, save_weights_only=True)]
+    if chief:
+        write_atomic(os.path.join(directory, RUN), json.dumps(run_info, indent=2, default=str))
+        out.append(keras.callbacks.CSVLogger(os.path.join(directory, HISTORY), append=True))
+    return out
 
 
 def load_model(directory):

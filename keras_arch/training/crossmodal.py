@@ -84,7 +84,8 @@ def run(name, options):
                   loss={"similarity": symmetric_infonce, "digit": "sparse_categorical_crossentropy"},
                   loss_weights={"similarity": SIMILARITY_WEIGHT, "digit": DIGIT_WEIGHT},
                   metrics={"digit": ["accuracy"]})
-    callbacks = []
+    from keras_arch.training.trainer import standard_callbacks
+    callbacks = standard_callbacks(options)
     if options.checkpoint_dir:
         from keras_arch.training import checkpoints
         callbacks += checkpoints.callbacks(options.checkpoint_dir, {

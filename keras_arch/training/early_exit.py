@@ -11,7 +11,7 @@ from keras_arch.models.early_exit import NUM_EXITS, tradeoff
 def run(name, options):
     from keras_arch.data.splits import make_dataset
     from keras_arch.training import schedules
-    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.trainer import seed_everything, standard_callbacks
     recipe = registry.get(name)
     cfg = options.resolved(recipe)
     splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
@@ -31,7 +31,8 @@ def run(name, options):
     history = model.fit(make_dataset(splits.x_train, labels(splits.y_train), cfg["batch_size"], shuffle=True,
                                      seed=options.seed, shift=cfg["augment_shift"]),
                         validation_data=make_dataset(splits.x_val, labels(splits.y_val), cfg["batch_size"]),
-                        epochs=cfg["epochs"], verbose=0 if options.quiet else 1)
+                        epochs=cfg["epochs"], verbose=0 if options.quiet else 1,
+                        callbacks=standard_callbacks(options))
     seconds = time.perf_counter() - start
     split, x, y = splits.eval_split()
     rows, flops = tradeoff(model, x, y)

@@ -119,7 +119,7 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5):
+def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5, callbacks=()):
     """Train arch ``name`` on ``graph``; returns (model, metrics)."""
     from keras_arch.models.kg import candidate_model
     from keras_arch.backend import keras
@@ -147,7 +147,7 @@ def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5):
     known = graph.known_tails()
     best = make_ranking_callback(model, graph, known, eval_every, verbose)
     start = time.perf_counter()
-    history = fit_model.fit(ds, epochs=cfg["epochs"], steps_per_epoch=steps, callbacks=[best],
+    history = fit_model.fit(ds, epochs=cfg["epochs"], steps_per_epoch=steps, callbacks=[best, *callbacks],
                             verbose=verbose)
     seconds = time.perf_counter() - start
     start = time.perf_counter()
@@ -196,7 +196,9 @@ def run(name, options):
     cfg.update(combine=options.combine, negatives=options.negatives,
                label_smoothing=overrides.get("label_smoothing", 0.0))
     cfg["builder_kwargs"] = {**recipe.builder_kwargs, **overrides.get("builder_kwargs", {})}
-    model, metrics = train_graph(name, splits.graph, cfg, seed=options.seed, verbose=0 if options.quiet else 1)
+    from keras_arch.training.trainer import standard_callbacks
+    model, metrics = train_graph(name, splits.graph, cfg, seed=options.seed, verbose=0 if options.quiet else 1,
+                                 callbacks=standard_callbacks(options))
     metrics["summary"] = summary(metrics)
     if options.plot:
         import os

@@ -14,7 +14,7 @@ def targets(y):
 def run(name, options, loss_weights=None):
     from keras_arch.data.splits import make_dataset
     from keras_arch.training import schedules
-    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.trainer import seed_everything, standard_callbacks
     loss_weights = dict(loss_weights or LOSS_WEIGHTS)
     recipe = registry.get(name)
     cfg = options.resolved(recipe)
@@ -33,7 +33,8 @@ def run(name, options, loss_weights=None):
     history = model.fit(make_dataset(splits.x_train, targets(splits.y_train), cfg["batch_size"], shuffle=True,
                                      seed=options.seed, shift=cfg["augment_shift"]),
                         validation_data=make_dataset(splits.x_val, targets(splits.y_val), cfg["batch_size"]),
-                        epochs=cfg["epochs"], verbose=0 if options.quiet else 1)
+                        epochs=cfg["epochs"], verbose=0 if options.quiet else 1,
+                        callbacks=standard_callbacks(options))
     seconds = time.perf_counter() - start
     split, x, y = splits.eval_split()
     result = model.evaluate(make_dataset(x, targets(y), 256), verbose=0, return_dict=True)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Optional
 
 from keras_arch import registry
-from keras_arch.errors import UsageError
+from keras_arch.errors import TrainingError, UsageError
 
 
 TRAINING_KEYS = ("dataset", "epochs", "batch_size", "learning_rate", "optimizer", "lr_schedule")
@@ -39,6 +40,11 @@ class RunOptions:
     negatives: Optional[int] = None  # kg: train with K sampled negatives instead of 1-N scoring
     labels_per_class: Optional[int] = None  # transfer: labelled target images per class
     full_batch: bool = False  # one gradient step per epoch over all training examples
+    strategy: Optional[str] = None  # auto | one-device | mirrored | multi-worker
+    mixed_precision: bool = False
+    jit: bool = False  # XLA-compile the train step
+    logdir: Optional[str] = None  # TensorBoard scalars (and pruning summaries)
+    strategy_info: dict = dataclasses.field(default_factory=dict)  # filled in by distribute.scope
     quiet: bool = False
 
     def resolved(self, recipe, data_family=None):
@@ -61,7 +67,8 @@ class RunOptions:
                    warmup_epochs=recipe.by_data.get(data_family, {}).get("warmup_epochs", recipe.warmup_epochs),
                    augment_shift=recipe.by_data.get(data_family, {}).get("augment_shift", recipe.augment_shift),
                    builder=recipe.builder, builder_kwargs=dict(recipe.builder_kwargs),
-                   source=recipe.source)
+                   source=recipe.source, jit=self.jit, mixed_precision=self.mixed_precision,
+                   strategy=self.strategy or "auto")
         return cfg
 
 
@@ -71,6 +78,9 @@ def seed_everything(seed):
     from keras_arch.backend import keras
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    # Dropout & co. draw from tf.random.Generators that EpochSeeds rewinds at
+    # every epoch: a resumed run draws what an uninterrupted one would have.
+    keras.backend.experimental.enable_tf_random_generator()
 
 
 def compile_model(model, cfg, steps_per_epoch, loss):
@@ -79,8 +89,71 @@ def compile_model(model, cfg, steps_per_epoch, loss):
     warmup = int(cfg["warmup_epochs"] * steps_per_epoch)
     schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], total, warmup)
     model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule),
-                  loss=loss, metrics=["accuracy"])
+                  loss=loss, metrics=["accuracy"], jit_compile=bool(cfg.get("jit")))
     return model
+
+
+def standard_callbacks(options):
+    """What every fit gets: per-epoch random streams, a NaN guard, and
+    TensorBoard with --logdir."""
+    from keras_arch.backend import keras
+    out = [EpochSeeds(options.seed), NaNGuard(options.checkpoint_dir)]
+    if options.logdir:
+        out.append(keras.callbacks.TensorBoard(options.logdir, update_freq="epoch"))
+    return out
+
+
+def _nan_guard_class():
+    from keras_arch.backend import keras
+
+    class NaNGuard(keras.callbacks.Callback):
+        """Stop at the first non-finite loss by raising: unlike TerminateOnNaN,
+        the epoch does not end, so BackupAndRestore never saves the NaN weights."""
+        def __init__(self, checkpoint_dir=None):
+            super().__init__()
+            self.checkpoint_dir, self.epoch = checkpoint_dir, 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(loss):
+                kept = (f"; the last good checkpoint in {self.checkpoint_dir} is kept"
+                        if self.checkpoint_dir else "")
+                raise TrainingError(f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1} "
+                                    f"(learning rate too high?){kept}")
+    return NaNGuard
+
+
+def _epoch_seeds_class():
+    from keras_arch.backend import keras
+
+    class EpochSeeds(keras.callbacks.Callback):
+        """Reseed every layer's random generator (dropout) from (seed, epoch,
+        layer) at each epoch's start. BackupAndRestore saves weights and
+        optimizer state but not generator state; this makes it unnecessary."""
+        def __init__(self, seed):
+            super().__init__()
+            self.seed = seed
+
+        def on_epoch_begin(self, epoch, logs=None):
+            for index, module in enumerate(self.model.submodules):
+                rng = getattr(module, "_random_generator", None)
+                if rng is None or not hasattr(rng, "_maybe_init"):
+                    continue
+                rng._maybe_init()
+                if getattr(rng, "_generator", None) is not None:
+                    rng._generator.reset_from_seed(((self.seed * 100_003 + epoch) * 1_009 + index) % 2 ** 62)
+    return EpochSeeds
+
+
+def EpochSeeds(seed):  # noqa: N802
+    return _epoch_seeds_class()(seed)
+
+
+def NaNGuard(checkpoint_dir=None):  # noqa: N802  (a class built lazily: no TensorFlow at import)
+    return _nan_guard_class()(checkpoint_dir)
 
 
 def run_metrics(name, splits, model, accuracy, loss, epochs, seconds, cfg, history=None):
@@ -100,13 +173,23 @@ def run_metrics(name, splits, model, accuracy, loss, epochs, seconds, cfg, histo
 
 
 def train(name, options: RunOptions = None):
-    """Build, train and evaluate the registered arch ``name``; returns (model, metrics)."""
+    """Build, train and evaluate the registered arch ``name`` under the
+    requested tf.distribute strategy; returns (model, metrics)."""
+    from keras_arch.training import distribute
     options = options or RunOptions()
     recipe = registry.get(name)
-    if recipe.runner:
-        if options.full_batch:
-            raise UsageError(f"--full-batch applies to single-fit archs; {name} runs its own schedule of fits")
-        return registry.resolve(recipe.runner)(name, options)
+    if recipe.runner and options.full_batch:
+        raise UsageError(f"--full-batch applies to single-fit archs; {name} runs its own schedule of fits")
+    with distribute.scope(options):
+        if recipe.runner:
+            model, metrics = registry.resolve(recipe.runner)(name, options)
+        else:
+            model, metrics = _train_one_fit(name, recipe, options)
+    metrics["distribution"] = dict(options.strategy_info)
+    return model, metrics
+
+
+def _train_one_fit(name, recipe, options):
     cfg = options.resolved(recipe)  # validates the options before any data is read
     splits = registry.resolve(recipe.data)(
         dataset=cfg["dataset"], data_dir=options.data_dir, test_dir=options.test_dir)
@@ -116,31 +199,42 @@ def train(name, options: RunOptions = None):
             raise UsageError("--full-batch and --batch-size contradict each other; give one")
         cfg["batch_size"] = len(splits.y_train)
 
+    import tensorflow as tf
+    from keras_arch.data.splits import make_dataset, steps_per_epoch
+    from keras_arch.training import checkpoints, distribute
+    distribute.per_replica_batch(cfg["batch_size"], tf.distribute.get_strategy())
     seed_everything(options.seed)
-    from keras_arch.data.splits import make_dataset
+    callbacks = standard_callbacks(options)
+    start_epoch = 0
+    if options.checkpoint_dir:
+        callbacks += checkpoints.callbacks(options.checkpoint_dir, {
+            "arch": name, "model_args": splits.model_args(), "config": cfg}, chief=distribute.is_chief())
+        start_epoch = min(checkpoints.completed_epochs(options.checkpoint_dir), cfg["epochs"])
+    # Order and augmentation of epoch e depend on (seed, e) only, so a resumed run
+    # continues exactly where the interrupted one stopped.
     train_ds = make_dataset(splits.x_train, splits.y_train, cfg["batch_size"], shuffle=True,
-                            seed=options.seed, shift=cfg["augment_shift"])
+                            seed=options.seed, shift=cfg["augment_shift"], epochs=cfg["epochs"],
+                            start_epoch=start_epoch)
     val_ds = make_dataset(splits.x_val, splits.y_val, cfg["batch_size"])
-    steps = -(-len(splits.y_train) // cfg["batch_size"])
+    steps = steps_per_epoch(len(splits.y_train), cfg["batch_size"])
 
     model = registry.build(name, **splits.model_args())
     compile_model(model, cfg, steps, recipe.loss)
-    callbacks = []
-    if options.checkpoint_dir:
-        from keras_arch.training import checkpoints
-        callbacks += checkpoints.callbacks(options.checkpoint_dir, {
-            "arch": name, "model_args": splits.model_args(), "config": cfg})
     verbose = 0 if options.quiet else 1
     start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], verbose=verbose,
-                        callbacks=callbacks)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], steps_per_epoch=steps,
+                        verbose=verbose, callbacks=callbacks)
     seconds = time.perf_counter() - start
+    metrics_resumed_at = start_epoch
 
     _, x_eval, y_eval = splits.eval_split()
     loss, accuracy = model.evaluate(make_dataset(x_eval, y_eval, cfg["batch_size"]), verbose=0)
     metrics = run_metrics(name, splits, model, accuracy, loss, len(history.history["loss"]), seconds, cfg,
                           history.history)
+    metrics["epochs"] = cfg["epochs"]
+    metrics["epochs_this_run"] = len(history.history["loss"])
     metrics["final_val_accuracy"] = float(history.history["val_accuracy"][-1])
+    metrics["resumed_at_epoch"] = metrics_resumed_at
     if recipe.report:
         metrics.update(registry.resolve(recipe.report)(model, splits))
     if options.plot:
@@ -154,7 +248,8 @@ def train(name, options: RunOptions = None):
         from keras_arch.optimize.pipeline import compress
         model, metrics["stages"] = compress(
             model, recipe, cfg, splits, prune=options.prune, qat=options.qat, tflite=options.tflite,
-            epochs=options.compress_epochs, verbose=verbose, per_channel=options.per_channel)
+            epochs=options.compress_epochs, verbose=verbose, per_channel=options.per_channel,
+            logdir=options.logdir)
     if options.export:
         from keras_arch.serving.servable import export_arch
         metrics["export_path"] = export_arch(model, recipe, options.export, splits)
