@@ -14,10 +14,23 @@ def sample_inputs(recipe, splits, n=8):
 
 
 def export_arch(model, recipe, base_dir, splits):
-    """Export on the chief only (returns None on other multi-worker tasks)."""
+    """Export (returns the version directory). Under MultiWorkerMirroredStrategy
+    saving is collective, so every worker saves; the others write to a
+    temporary directory that is deleted, and get None."""
     from keras_arch.training.distribute import is_chief
     if not is_chief():
+        import shutil
+        import tempfile
+        scratch = tempfile.mkdtemp(prefix="keras_arch-worker-export-")
+        try:
+            export_arch_to(model, recipe, scratch, splits)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         return None
+    return export_arch_to(model, recipe, base_dir, splits)
+
+
+def export_arch_to(model, recipe, base_dir, splits):
     requests = [req for sig, inputs in sample_inputs(recipe, splits).items()
                 for req in warmup.sample_requests(sig, inputs)]
     return export_servable(model, base_dir, recipe.name,

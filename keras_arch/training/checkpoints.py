@@ -30,7 +30,7 @@ def completed_epochs(directory):
     silently starting over would throw the user's training away."""
     import tensorflow as tf
     backup = os.path.join(directory, BACKUP)
-    if not os.path.isdir(backup) or not os.listdir(backup):
+    if not _has_backup(directory):
         return 0
     try:
         latest = tf.train.latest_checkpoint(os.path.join(backup, "chief")) or tf.train.latest_checkpoint(backup)
@@ -46,10 +46,15 @@ def completed_epochs(directory):
                          f"({str(e).splitlines()[0][:160]}); move it away to start over") from None
 
 
+def _has_backup(directory):
+    """An interrupted run left files in DIR/backup (a finished one leaves it empty)."""
+    return any(files for _, _, files in os.walk(os.path.join(directory, BACKUP)))
+
+
 def check_same_run(directory, run_info):
     """Refuse to resume a different run from DIR."""
     path = os.path.join(directory, RUN)
-    if not os.path.isfile(path) or not os.path.isdir(os.path.join(directory, BACKUP)):
+    if not os.path.isfile(path) or not _has_backup(directory):
         return
     try:
         with open(path) as f:

@@ -69,20 +69,23 @@ def make_strategy(name="auto"):
     import tensorflow as tf
     if name not in STRATEGIES:
         raise UsageError(f"unknown --strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+    if name == "multi-worker":  # first: collective ops must be set up before TensorFlow's context exists
+        if task() is None:
+            raise UsageError("--strategy multi-worker needs TF_CONFIG (cluster and task); see README 'Multi-worker'")
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        except RuntimeError as e:
+            raise UsageError(f"--strategy multi-worker: {e} (create it before anything else runs)") from None
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     if name == "one-device":
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
-    if name == "mirrored":
-        if gpus:
-            return tf.distribute.MirroredStrategy()
-        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
-        # NCCL is GPU-only: reduce through one device.
-        return tf.distribute.MirroredStrategy(cpus, cross_device_ops=tf.distribute.ReductionToOneDevice())
-    if task() is None:
-        raise UsageError("--strategy multi-worker needs TF_CONFIG (cluster and task); see README 'Multi-worker'")
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    if gpus:  # "mirrored"
+        return tf.distribute.MirroredStrategy()
+    # "mirrored" without GPUs: every logical CPU; NCCL is GPU-only, so reduce through one device.
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    return tf.distribute.MirroredStrategy(cpus, cross_device_ops=tf.distribute.ReductionToOneDevice())
 
 
 def per_replica_batch(global_batch, strategy):
@@ -104,7 +107,8 @@ def scope(options):
         keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = make_strategy(options.strategy or "auto")
     default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
-    options.strategy_info = {"strategy": "default" if default else type(strategy).__name__,
+    options.strategy_info = {"strategy": options.strategy or "auto",
+                             "class": "default" if default else type(strategy).__name__,
                              "replicas": strategy.num_replicas_in_sync,
                              "devices": ["default"] if default else list(strategy.extended.worker_devices),
                              "chief": is_chief()}

@@ -206,10 +206,11 @@ def _train_one_fit(name, recipe, options):
     seed_everything(options.seed)
     callbacks = standard_callbacks(options)
     start_epoch = 0
-    if options.checkpoint_dir:
-        callbacks += checkpoints.callbacks(options.checkpoint_dir, {
-            "arch": name, "model_args": splits.model_args(), "config": cfg}, chief=distribute.is_chief())
+    if options.checkpoint_dir:  # validate the directory before anything is written to it
+        run_info = {"arch": name, "model_args": splits.model_args(), "config": cfg}
+        checkpoints.check_same_run(options.checkpoint_dir, run_info)
         start_epoch = min(checkpoints.completed_epochs(options.checkpoint_dir), cfg["epochs"])
+        callbacks += checkpoints.callbacks(options.checkpoint_dir, run_info, chief=distribute.is_chief())
     # Order and augmentation of epoch e depend on (seed, e) only, so a resumed run
     # continues exactly where the interrupted one stopped.
     train_ds = make_dataset(splits.x_train, splits.y_train, cfg["batch_size"], shuffle=True,
