@@ -80,7 +80,8 @@ def build_parser():
 def list_text():
     rows = [(n, registry.get(n)) for n in registry.names()]
     width = max(len(n) for n, _ in rows)
-    return "\n".join(f"{n:<{width}}  {r.summary}  [{r.source}]" for n, r in rows)
+    from keras_arch import errata
+    return "\n".join(f"{n:<{width}}  {r.summary}  [{r.source}]" for n, r in rows) + "\n\n" + errata.text()
 
 
 def summary_table(m):

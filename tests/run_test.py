@@ -50,8 +50,10 @@ def test_help_is_fast():
 def test_list_names_every_registered_arch():
     out = run_cli("--list")
     assert out.returncode == 0
-    listed = [line.split()[0] for line in out.stdout.splitlines()]
+    archs, errata = out.stdout.split("\n\n", 1)
+    listed = [line.split()[0] for line in archs.splitlines()]
     assert listed == run.registry.names() and "cnn" in listed
+    assert errata.startswith("Errata") and errata.count(" -> ") == 14
 
 
 def _one_line_exit_2(out, needle):

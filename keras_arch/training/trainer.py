@@ -180,19 +180,27 @@ def train(name, options: RunOptions = None):
     recipe = registry.get(name)
     if recipe.runner and options.full_batch:
         raise UsageError(f"--full-batch applies to single-fit archs; {name} runs its own schedule of fits")
-    with distribute.scope(options):
-        if recipe.runner:
+    options.resolved(recipe)  # bad names and values fail here, before TensorFlow starts
+    if recipe.runner:
+        with distribute.scope(options):
             model, metrics = registry.resolve(recipe.runner)(name, options)
-        else:
-            model, metrics = _train_one_fit(name, recipe, options)
+    elif options.strategy == "multi-worker":  # collective ops must exist before any TensorFlow op
+        with distribute.scope(options):
+            model, metrics = _train_one_fit(name, recipe, options, _load(recipe, options))
+    else:  # read the data first: a bad path is one line, not TensorFlow's start-up chatter
+        splits = _load(recipe, options)
+        with distribute.scope(options):
+            model, metrics = _train_one_fit(name, recipe, options, splits)
     metrics["distribution"] = dict(options.strategy_info)
     return model, metrics
 
 
-def _train_one_fit(name, recipe, options):
-    cfg = options.resolved(recipe)  # validates the options before any data is read
-    splits = registry.resolve(recipe.data)(
-        dataset=cfg["dataset"], data_dir=options.data_dir, test_dir=options.test_dir)
+def _load(recipe, options):
+    cfg = options.resolved(recipe)
+    return registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir, test_dir=options.test_dir)
+
+
+def _train_one_fit(name, recipe, options, splits):
     cfg = options.resolved(recipe, splits.family)
     if options.full_batch:
         if options.batch_size:
