@@ -42,7 +42,8 @@ def run(quick=False):
                 continue
             rate = m["samples_per_second"]
             rates[(arch, replicas)] = rate
-            rows.append({"benchmark": NAME, "model": f"run {arch} {' '.join(extra)}", "data": m["data"]["name"],
+            label = " ".join(extra).replace(MNIST_DIR, "../shared/data/mnist")
+            rows.append({"benchmark": NAME, "model": f"run {arch} {label}", "data": m["data"]["name"],
                          "replicas": replicas, "devices": ", ".join(d.split("/")[-1] for d in m["distribution"]["devices"]),
                          "global_batch": m["config"]["batch_size"], "samples_per_second": rate,
                          "vs_one_replica": rate / rates[(arch, 1)] if (arch, 1) in rates else None,
