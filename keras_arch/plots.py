@@ -123,3 +123,34 @@ def early_exit_tradeoff(rows, path):
     ax.set_title("early exit: accuracy vs compute, labelled by threshold")
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def confusion_matrix(y_true, y_pred, path, labels=None, title="confusion matrix"):
+    """Counts of (true, predicted) classes."""
+    plt = _plt()
+    n = int(max(np.max(y_true), np.max(y_pred))) + 1
+    counts = np.zeros((n, n), np.int64)
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    im = ax.imshow(counts, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7,
+                        color="white" if counts[i, j] > counts.max() / 2 else "black")
+    ticks = labels or list(range(n))
+    ax.set_xticks(range(n), ticks), ax.set_yticks(range(n), ticks)
+    ax.set_xlabel("predicted"), ax.set_ylabel("true"), ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return _save(fig, path)
+
+
+def layer_sparsity(per_layer, path, title="fraction of zero weights per layer"):
+    """Bar chart of {layer: sparsity}."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3))
+    names = list(per_layer)
+    ax.bar(range(len(names)), [per_layer[n] for n in names])
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right"), ax.set_ylim(0, 1)
+    ax.set_ylabel("sparsity"), ax.set_title(title)
+    return _save(fig, path)
