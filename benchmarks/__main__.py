@@ -11,7 +11,7 @@ import sys
 import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
 from keras_arch.io import write_atomic
 
-ALL = ["cnn_mnist", "compression", "text_attention", "bert", "serving", "crossmodal", "kg", "moe", "transfer", "strategies", "scaling"]
+ALL = ["cnn_mnist", "compression", "text_attention", "bert", "serving", "crossmodal", "kg", "moe", "transfer", "strategies", "scaling", "flops"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -23,6 +23,8 @@ def machine():
 
 
 def _fmt(v):
+    if isinstance(v, float) and abs(v) >= 1e5:
+        return f"{v:.4g}"  # FLOP/s, examples/s: four significant digits
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
