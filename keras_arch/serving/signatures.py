@@ -40,6 +40,20 @@ def single_input(model, input_name, output_name):
     return {"serving_default": serve}
 
 
+def single_input_outputs(model, input_name, outputs):
+    """serving_default for a one-input model with several outputs: the model's
+    output dict renamed by ``outputs`` {signature output: model output}."""
+    shape = [None, *model.input_shape[1:]]
+    spec = tf.TensorSpec(shape, model.inputs[0].dtype, name=input_name)
+
+    @tf.function(input_signature=[spec])
+    def serve(inputs):
+        out = model(check_shape(inputs, shape, input_name), training=False)
+        return {name: out[key] for name, key in outputs.items()}
+
+    return {"serving_default": serve}
+
+
 def for_recipe(model, recipe):
     """The signatures an arch exports: its own builder if it names one."""
     if recipe.signatures:

@@ -6,7 +6,6 @@ Captions describe only the digit, so many held-out captions are equally right
 for an image: a retrieval counts as correct when the retrieved caption (or
 image) shows the same digit as the query's pair.
 """
-import os
 import time
 
 import numpy as np
@@ -68,23 +67,14 @@ def evaluate(model, x, y):
 
 
 def run(name, options):
-    from keras_arch.training import schedules
-    from keras_arch.training.trainer import seed_everything
-    recipe = registry.get(name)
-    cfg = options.resolved(recipe)
-    splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
-                                           test_dir=options.test_dir)
-    cfg = options.resolved(recipe, splits.family)
+    from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
+    recipe, cfg, splits = prepare(name, options)
     seed_everything(options.seed)
     model = registry.build(name, **splits.model_args())
-    steps = len(splits.y_train) // cfg["batch_size"]
-    schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], cfg["epochs"] * steps,
-                                       int(cfg["warmup_epochs"] * steps))
-    model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule),
+    model.compile(optimizer=optimizer_for(cfg, len(splits.y_train) // cfg["batch_size"]),
                   loss={"similarity": symmetric_infonce, "digit": "sparse_categorical_crossentropy"},
                   loss_weights={"similarity": SIMILARITY_WEIGHT, "digit": DIGIT_WEIGHT},
                   metrics={"digit": ["accuracy"]})
-    from keras_arch.training.trainer import standard_callbacks
     callbacks = standard_callbacks(options)
     if options.checkpoint_dir:
         from keras_arch.training import checkpoints
@@ -112,15 +102,9 @@ def run(name, options):
         ("learned temperature", f"{m['temperature']:.4f}"),
         ("epochs", cfg["epochs"]), ("training seconds", f"{seconds:.1f}"),
         ("parameters", f"{model.count_params():,}")]
-    if options.plot:
-        from keras_arch import plots
-        os.makedirs(options.plot, exist_ok=True)
-        metrics["plots"] = [plots.training_curves(metrics["history"], os.path.join(options.plot, "training.png"), name),
-                            plots.similarity_matrix(model, splits, options.plot)[0]]
-    if options.export:
-        from keras_arch.serving.servable import export_arch
-        metrics["export_path"] = export_arch(model, recipe, options.export, splits)
-    return model, metrics
+    from keras_arch import plots
+    return finish(name, model, recipe, splits, options, metrics,
+                  [lambda d: plots.similarity_matrix(model, splits, d)[0]])
 
 
 def signatures(model, recipe):

@@ -10,20 +10,12 @@ from keras_arch.models.early_exit import NUM_EXITS, tradeoff
 
 def run(name, options):
     from keras_arch.data.splits import make_dataset
-    from keras_arch.training import schedules
-    from keras_arch.training.trainer import seed_everything, standard_callbacks
-    recipe = registry.get(name)
-    cfg = options.resolved(recipe)
-    splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
-                                           test_dir=options.test_dir)
-    cfg = options.resolved(recipe, splits.family)
+    from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
+    recipe, cfg, splits = prepare(name, options)
     seed_everything(options.seed)
     model = registry.build(name, **splits.model_args())
     heads = [f"exit_{i}" for i in range(1, NUM_EXITS + 1)]
-    steps = -(-len(splits.y_train) // cfg["batch_size"])
-    schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], cfg["epochs"] * steps,
-                                       int(cfg["warmup_epochs"] * steps))
-    model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule),
+    model.compile(optimizer=optimizer_for(cfg, -(-len(splits.y_train) // cfg["batch_size"])),
                   loss={h: "sparse_categorical_crossentropy" for h in heads},
                   metrics={h: ["accuracy"] for h in heads})
     labels = lambda y: {h: y for h in heads}  # noqa: E731
@@ -48,26 +40,13 @@ def run(name, options):
                                                       + "-".join(f"{s:.2f}" for s in r["exit_shares"])) for r in rows]
     metrics["summary"] += [("epochs", cfg["epochs"]), ("training seconds", f"{seconds:.1f}"),
                            ("parameters", f"{model.count_params():,}")]
-    if options.plot:
-        from keras_arch import plots
-        os.makedirs(options.plot, exist_ok=True)
-        metrics["plots"] = [plots.training_curves(metrics["history"], os.path.join(options.plot, "training.png"), name),
-                            plots.early_exit_tradeoff(rows, os.path.join(options.plot, "early_exit.png"))]
-    if options.export:
-        from keras_arch.serving.servable import export_arch
-        metrics["export_path"] = export_arch(model, recipe, options.export, splits)
-    return model, metrics
+    from keras_arch import plots
+    return finish(name, model, recipe, splits, options, metrics,
+                  [lambda d: plots.early_exit_tradeoff(rows, os.path.join(d, "early_exit.png"))])
 
 
 def signatures(model, recipe):
     """serving_default: image -> probabilities of every exit (clients choose a threshold)."""
-    import tensorflow as tf
-    from keras_arch.serving.signatures import check_shape
-    shape = [None, *model.input_shape[1:]]
-
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="image")])
-    def serve(image):
-        out = model(check_shape(image, shape, "image"), training=False)
-        return {"probabilities": out[f"exit_{NUM_EXITS}"], **out}
-
-    return {"serving_default": serve}
+    from keras_arch.serving.signatures import single_input_outputs
+    heads = {f"exit_{i}": f"exit_{i}" for i in range(1, NUM_EXITS + 1)}
+    return single_input_outputs(model, "image", {"probabilities": f"exit_{NUM_EXITS}", **heads})

@@ -187,28 +187,16 @@ def summary(m):
 
 
 def run(name, options):
-    recipe = registry.get(name)
-    cfg = options.resolved(recipe)
-    splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
-                                           test_dir=options.test_dir)
-    cfg = options.resolved(recipe, splits.family)
+    from keras_arch.training.trainer import finish, prepare, standard_callbacks
+    recipe, cfg, splits = prepare(name, options)
     overrides = recipe.by_data.get(splits.family, {})
     cfg.update(combine=options.combine, negatives=options.negatives,
                label_smoothing=overrides.get("label_smoothing", 0.0))
     cfg["builder_kwargs"] = {**recipe.builder_kwargs, **overrides.get("builder_kwargs", {})}
-    from keras_arch.training.trainer import standard_callbacks
     model, metrics = train_graph(name, splits.graph, cfg, seed=options.seed, verbose=0 if options.quiet else 1,
                                  callbacks=standard_callbacks(options))
     metrics["summary"] = summary(metrics)
-    if options.plot:
-        import os
-        from keras_arch import plots
-        os.makedirs(options.plot, exist_ok=True)
-        metrics["plots"] = [plots.training_curves(metrics["history"], os.path.join(options.plot, "training.png"), name)]
-    if options.export:
-        from keras_arch.serving.servable import export_arch
-        metrics["export_path"] = export_arch(model, recipe, options.export, splits)
-    return model, metrics
+    return finish(name, model, recipe, splits, options, metrics)
 
 
 # --- serving ------------------------------------------------------------------------------------

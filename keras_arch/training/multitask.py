@@ -13,20 +13,12 @@ def targets(y):
 
 def run(name, options, loss_weights=None):
     from keras_arch.data.splits import make_dataset
-    from keras_arch.training import schedules
-    from keras_arch.training.trainer import seed_everything, standard_callbacks
+    from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
     loss_weights = dict(loss_weights or LOSS_WEIGHTS)
-    recipe = registry.get(name)
-    cfg = options.resolved(recipe)
-    splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
-                                           test_dir=options.test_dir)
-    cfg = options.resolved(recipe, splits.family)
+    recipe, cfg, splits = prepare(name, options)
     seed_everything(options.seed)
     model = registry.build(name, **splits.model_args())
-    steps = -(-len(splits.y_train) // cfg["batch_size"])
-    schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], cfg["epochs"] * steps,
-                                       int(cfg["warmup_epochs"] * steps))
-    model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule),
+    model.compile(optimizer=optimizer_for(cfg, -(-len(splits.y_train) // cfg["batch_size"])),
                   loss={"digit": "sparse_categorical_crossentropy", "parity": "sparse_categorical_crossentropy"},
                   loss_weights=loss_weights, metrics={"digit": ["accuracy"], "parity": ["accuracy"]})
     start = time.perf_counter()
@@ -49,26 +41,10 @@ def run(name, options, loss_weights=None):
         (f"{split} digit accuracy", f"{result['digit_accuracy']:.4f}"),
         (f"{split} parity accuracy", f"{result['parity_accuracy']:.4f}"),
         ("epochs", cfg["epochs"]), ("training seconds", f"{seconds:.1f}"), ("parameters", f"{model.count_params():,}")]
-    if options.plot:
-        import os
-        from keras_arch import plots
-        os.makedirs(options.plot, exist_ok=True)
-        metrics["plots"] = [plots.training_curves(metrics["history"], os.path.join(options.plot, "training.png"), name)]
-    if options.export:
-        from keras_arch.serving.servable import export_arch
-        metrics["export_path"] = export_arch(model, recipe, options.export, splits)
-    return model, metrics
+    return finish(name, model, recipe, splits, options, metrics)
 
 
 def signatures(model, recipe):
     """serving_default: image -> digit and parity probabilities."""
-    import tensorflow as tf
-    from keras_arch.serving.signatures import check_shape
-    shape = [None, *model.input_shape[1:]]
-
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="image")])
-    def serve(image):
-        out = model(check_shape(image, shape, "image"), training=False)
-        return {"probabilities": out["digit"], "parity_probabilities": out["parity"]}
-
-    return {"serving_default": serve}
+    from keras_arch.serving.signatures import single_input_outputs
+    return single_input_outputs(model, "image", {"probabilities": "digit", "parity_probabilities": "parity"})

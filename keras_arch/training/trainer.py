@@ -72,24 +72,59 @@ class RunOptions:
         return cfg
 
 
-def seed_everything(seed):
-    """Same seed, same metrics: Python/NumPy/TF seeds plus op determinism."""
+def seed_everything(seed, replayable=False):
+    """Same seed, same metrics: Python/NumPy/TF seeds plus op determinism.
+
+    ``replayable`` (runs with --checkpoint-dir): dropout & co. draw from
+    tf.random.Generators, which EpochSeeds rewinds at every epoch, so a resumed
+    run draws what an uninterrupted one would have. (Keras's legacy random ops
+    keep hidden state that no checkpoint holds.)"""
     import tensorflow as tf
     from keras_arch.backend import keras
+    if replayable:
+        keras.backend.experimental.enable_tf_random_generator()
+    else:
+        keras.backend.experimental.disable_tf_random_generator()
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    # Dropout & co. draw from tf.random.Generators that EpochSeeds rewinds at
-    # every epoch: a resumed run draws what an uninterrupted one would have.
-    keras.backend.experimental.enable_tf_random_generator()
+
+
+def prepare(name, options):
+    """(recipe, cfg, splits) of a run: the recipe, its data, and the options
+    resolved over the recipe's defaults for that data. Runners start here."""
+    recipe = registry.get(name)
+    cfg = options.resolved(recipe)  # validates the options before any data is read
+    splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
+                                           test_dir=options.test_dir)
+    return recipe, options.resolved(recipe, splits.family), splits
+
+
+def optimizer_for(cfg, steps_per_epoch):
+    """The recipe's optimizer over its learning-rate schedule."""
+    from keras_arch.training import schedules
+    schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], cfg["epochs"] * steps_per_epoch,
+                                       int(cfg.get("warmup_epochs", 0) * steps_per_epoch))
+    return schedules.make_optimizer(cfg["optimizer"], schedule)
+
+
+def finish(name, model, recipe, splits, options, metrics, plot_fns=()):
+    """--plot (training curves plus ``plot_fns``(directory) -> path) and
+    --export, the common tail of every runner."""
+    import os
+    if options.plot and "history" in metrics:
+        from keras_arch import plots
+        os.makedirs(options.plot, exist_ok=True)
+        metrics["plots"] = [plots.training_curves(metrics["history"], os.path.join(options.plot, "training.png"), name)]
+        metrics["plots"] += [fn(options.plot) for fn in plot_fns]
+    if options.export:
+        from keras_arch.serving.servable import export_arch
+        metrics["export_path"] = export_arch(model, recipe, options.export, splits)
+    return model, metrics
 
 
 def compile_model(model, cfg, steps_per_epoch, loss):
-    from keras_arch.training import schedules
-    total = cfg["epochs"] * steps_per_epoch
-    warmup = int(cfg["warmup_epochs"] * steps_per_epoch)
-    schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], total, warmup)
-    model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule),
-                  loss=loss, metrics=["accuracy"], jit_compile=bool(cfg.get("jit")))
+    model.compile(optimizer=optimizer_for(cfg, steps_per_epoch), loss=loss, metrics=["accuracy"],
+                  jit_compile=bool(cfg.get("jit")))
     return model
 
 
@@ -211,7 +246,7 @@ def _train_one_fit(name, recipe, options, splits):
     from keras_arch.data.splits import make_dataset, steps_per_epoch
     from keras_arch.training import checkpoints, distribute
     distribute.per_replica_batch(cfg["batch_size"], tf.distribute.get_strategy())
-    seed_everything(options.seed)
+    seed_everything(options.seed, replayable=bool(options.checkpoint_dir))
     callbacks = standard_callbacks(options)
     start_epoch = 0
     if options.checkpoint_dir:  # validate the directory before anything is written to it

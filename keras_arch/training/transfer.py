@@ -59,12 +59,8 @@ def _accuracy(model, x, y):
 
 
 def run(name, options):
-    from keras_arch.training.trainer import seed_everything
-    recipe = registry.get(name)
-    cfg = options.resolved(recipe)
-    splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
-                                           test_dir=options.test_dir)
-    cfg = options.resolved(recipe, splits.family)
+    from keras_arch.training.trainer import finish, prepare, seed_everything
+    recipe, cfg, splits = prepare(name, options)
     per_class = options.labels_per_class or LABELS_PER_CLASS.get(splits.family, 20)
     verbose = 0 if options.quiet else 1
     split, x_eval, y_eval = splits.eval_split()
@@ -107,7 +103,4 @@ def run(name, options):
         ("target, frozen trunk", f"{frozen:.4f}"), ("target, fine-tuned", f"{fine_tuned:.4f}"),
         ("target, from scratch", f"{from_scratch:.4f}"), ("transfer gain", f"{fine_tuned - from_scratch:+.4f}"),
         ("epochs", f"pretrain {epochs}, target {target_epochs} per phase (scratch {2 * target_epochs})"), ("training seconds", f"{seconds:.1f}")]
-    if options.export:
-        from keras_arch.serving.servable import export_arch
-        metrics["export_path"] = export_arch(transfer, recipe, options.export, splits)
-    return transfer, metrics
+    return finish(name, transfer, recipe, splits, options, metrics)
