@@ -69,12 +69,12 @@ def evaluate(model, x, y):
 def run(name, options):
     from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
     recipe, cfg, splits = prepare(name, options)
-    seed_everything(options.seed)
+    seed_everything(options.seed, deterministic=not options.jit)
     model = registry.build(name, **splits.model_args())
     model.compile(optimizer=optimizer_for(cfg, len(splits.y_train) // cfg["batch_size"]),
                   loss={"similarity": symmetric_infonce, "digit": "sparse_categorical_crossentropy"},
                   loss_weights={"similarity": SIMILARITY_WEIGHT, "digit": DIGIT_WEIGHT},
-                  metrics={"digit": ["accuracy"]})
+                  metrics={"digit": ["accuracy"]}, jit_compile=bool(cfg.get("jit")))
     callbacks = standard_callbacks(options)
     if options.checkpoint_dir:
         from keras_arch.training import checkpoints

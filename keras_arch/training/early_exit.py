@@ -12,12 +12,12 @@ def run(name, options):
     from keras_arch.data.splits import make_dataset
     from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
     recipe, cfg, splits = prepare(name, options)
-    seed_everything(options.seed)
+    seed_everything(options.seed, deterministic=not options.jit)
     model = registry.build(name, **splits.model_args())
     heads = [f"exit_{i}" for i in range(1, NUM_EXITS + 1)]
     model.compile(optimizer=optimizer_for(cfg, -(-len(splits.y_train) // cfg["batch_size"])),
                   loss={h: "sparse_categorical_crossentropy" for h in heads},
-                  metrics={h: ["accuracy"] for h in heads})
+                  metrics={h: ["accuracy"] for h in heads}, jit_compile=bool(cfg.get("jit")))
     labels = lambda y: {h: y for h in heads}  # noqa: E731
     start = time.perf_counter()
     history = model.fit(make_dataset(splits.x_train, labels(splits.y_train), cfg["batch_size"], shuffle=True,

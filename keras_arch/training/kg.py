@@ -125,7 +125,7 @@ def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5, callbacks=())
     from keras_arch.backend import keras
     from keras_arch.training import ranking, schedules
     from keras_arch.training.trainer import seed_everything
-    seed_everything(seed)
+    seed_everything(seed, deterministic=not cfg.get("jit"))
     kwargs = dict(cfg["builder_kwargs"])
     if cfg.get("combine"):
         kwargs["combine"] = cfg["combine"]
@@ -143,7 +143,8 @@ def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5, callbacks=())
         loss = keras.losses.CategoricalCrossentropy(from_logits=True)
     schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], cfg["epochs"] * steps,
                                        int(cfg.get("warmup_epochs", 0) * steps))
-    fit_model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule), loss=loss)
+    fit_model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule), loss=loss,
+                      jit_compile=bool(cfg.get("jit")))
     known = graph.known_tails()
     best = make_ranking_callback(model, graph, known, eval_every, verbose)
     start = time.perf_counter()

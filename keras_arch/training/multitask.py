@@ -16,11 +16,12 @@ def run(name, options, loss_weights=None):
     from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
     loss_weights = dict(loss_weights or LOSS_WEIGHTS)
     recipe, cfg, splits = prepare(name, options)
-    seed_everything(options.seed)
+    seed_everything(options.seed, deterministic=not options.jit)
     model = registry.build(name, **splits.model_args())
     model.compile(optimizer=optimizer_for(cfg, -(-len(splits.y_train) // cfg["batch_size"])),
                   loss={"digit": "sparse_categorical_crossentropy", "parity": "sparse_categorical_crossentropy"},
-                  loss_weights=loss_weights, metrics={"digit": ["accuracy"], "parity": ["accuracy"]})
+                  loss_weights=loss_weights, metrics={"digit": ["accuracy"], "parity": ["accuracy"]},
+                  jit_compile=bool(cfg.get("jit")))
     start = time.perf_counter()
     history = model.fit(make_dataset(splits.x_train, targets(splits.y_train), cfg["batch_size"], shuffle=True,
                                      seed=options.seed, shift=cfg["augment_shift"]),

@@ -61,7 +61,7 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path):
     out = run_cli("cnn-doc000", "--epochs", "2", "--quiet", "--checkpoint-dir", str(ckpt),
                   "--optimizer", "sgd", "--learning-rate", "1e9")
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert "training stopped: the loss became nan at epoch 1" in out.stderr
+    assert "training stopped: the loss became nan in epoch 1" in out.stderr
     assert hashlib.sha256((ckpt / "best.weights.h5").read_bytes()).hexdigest() == before
 
 

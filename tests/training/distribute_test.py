@@ -86,3 +86,24 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
     ckpt = sorted(os.listdir(tmp_path / "ckpt"))
     assert ckpt == ["backup", "best.weights.h5", "history.csv", "run.json"], ckpt  # no worker temp dirs
     assert len((tmp_path / "ckpt" / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs, once
+
+
+def test_jit_and_mixed_precision_train(tmp_path):
+    """--jit compiles the train step with XLA; --mixed-precision computes in
+    float16 with float32 variables (and restores the float32 policy after)."""
+    from tests.conftest import run_cli
+    for flag in ("--jit", "--mixed-precision"):
+        path = tmp_path / f"{flag}.json"
+        out = run_cli("cnn-doc000", flag, "--epochs", "2", "--quiet", "--metrics-json", str(path))
+        assert out.returncode == 0, out.stderr[-2000:]
+        m = json.loads(path.read_text())
+        assert m["config"]["jit" if flag == "--jit" else "mixed_precision"] is True
+        assert m["test_accuracy"] > 0.8, m["test_accuracy"]  # it learns (0.96 in float32)
+
+
+def test_strategy_errors_are_one_line():
+    from tests.conftest import run_cli
+    out = run_cli("cnn-doc000", "--strategy", "multi-worker", "--epochs", "1", env={**os.environ, "TF_CONFIG": ""})
+    assert out.returncode == 2 and "needs TF_CONFIG" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("cnn-doc000", "--strategy", "mirrored", "--logical-devices", "2", "--batch-size", "33", "--epochs", "1")
+    assert out.returncode == 2 and "does not split over 2 replicas" in out.stderr
