@@ -14,7 +14,7 @@ BEGIN, END = "<!-- errata:begin -->", "<!-- errata:end -->"
 ROWS = [
     ("000", "§4.1 CNN实现", "Conv32-Pool-Conv64-Pool-Conv64-Dense64-Dense10 digit classifier",
      "runs once x_train/y_train exist (never defined); the structure is sound",
-     "`run cnn-doc000` (exact), `run cnn` (BatchNorm, 99.40% on MNIST)",
+     "`run cnn-doc000` (exact), `run cnn` (BatchNorm, 99.45% on MNIST)",
      "tests/models/cnn_test.py::test_doc000_cnn_parameter_count_matches_the_document_by_hand"),
     ("000", "§4.2 RNN实现", "stacked LSTM(128)x2 over (100, 64) sequences",
      "silent: return_sequences=True makes Dense label every timestep, which needs per-timestep labels the text never mentions",
