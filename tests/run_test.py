@@ -1,4 +1,3 @@
-import hashlib
 import json
 import os
 import subprocess
@@ -9,19 +8,8 @@ import pytest
 
 from keras_arch import run
 from tests.conftest import ROOT, run_cli
+from tests.helpers import tree_digest
 from tests.data.idx_test import make_mnist_dir, write_idx
-
-
-def tree_digest(root):
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in sorted(os.walk(root)):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            h.update(path.encode())
-            h.update(open(path, "rb").read())
-            h.update(str(os.stat(path).st_mtime_ns).encode())
-    return h.hexdigest()
 
 
 def test_help_list_and_unknown_arch_do_not_import_tensorflow():

@@ -2,15 +2,13 @@
 equal weights), then measure accuracy against compute as the exit threshold
 moves (document 002 §3.4, adaptive networks)."""
 import os
-import time
 
 from keras_arch import registry
 from keras_arch.models.early_exit import NUM_EXITS, tradeoff
 
 
 def run(name, options):
-    from keras_arch.data.splits import make_dataset
-    from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
+    from keras_arch.training.trainer import finish, fit_outputs, optimizer_for, prepare, seed_everything
     recipe, cfg, splits = prepare(name, options)
     seed_everything(options.seed, deterministic=not options.jit)
     model = registry.build(name, **splits.model_args())
@@ -19,13 +17,7 @@ def run(name, options):
                   loss={h: "sparse_categorical_crossentropy" for h in heads},
                   metrics={h: ["accuracy"] for h in heads}, jit_compile=bool(cfg.get("jit")))
     labels = lambda y: {h: y for h in heads}  # noqa: E731
-    start = time.perf_counter()
-    history = model.fit(make_dataset(splits.x_train, labels(splits.y_train), cfg["batch_size"], shuffle=True,
-                                     seed=options.seed, shift=cfg["augment_shift"]),
-                        validation_data=make_dataset(splits.x_val, labels(splits.y_val), cfg["batch_size"]),
-                        epochs=cfg["epochs"], verbose=0 if options.quiet else 1,
-                        callbacks=standard_callbacks(options))
-    seconds = time.perf_counter() - start
+    history, seconds = fit_outputs(model, splits, labels, cfg, options)
     split, x, y = splits.eval_split()
     rows, flops = tradeoff(model, x, y)
     by_t = {r["threshold"]: r for r in rows}
@@ -33,7 +25,7 @@ def run(name, options):
                f"{split}_accuracy_full": by_t[1.0]["accuracy"], f"{split}_accuracy_first_exit": by_t[0.0]["accuracy"],
                "epochs": cfg["epochs"], "train_seconds": round(seconds, 3), "parameters": int(model.count_params()),
                "data": {"name": splits.name, **splits.sizes()},
-               "history": {k: [float(v) for v in vals] for k, vals in history.history.items()}, "config": cfg}
+               "history": history, "config": cfg}
     metrics["summary"] = [("arch", name), ("data", f"{splits.name} ({split} {len(y)})"),
                           ("threshold", "accuracy / compute vs plain CNN / exits 1-2-3")]
     metrics["summary"] += [(f"  {r['threshold']:g}", f"{r['accuracy']:.4f} / {r['relative_compute']:.2f} / "

@@ -1,6 +1,5 @@
 """``run multitask``: the shared-trunk CNN trained on digit + parity with
 weighted losses L = w_digit · CE(digit) + w_parity · CE(parity)."""
-import time
 
 from keras_arch import registry
 
@@ -13,7 +12,7 @@ def targets(y):
 
 def run(name, options, loss_weights=None):
     from keras_arch.data.splits import make_dataset
-    from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
+    from keras_arch.training.trainer import finish, fit_outputs, optimizer_for, prepare, seed_everything
     loss_weights = dict(loss_weights or LOSS_WEIGHTS)
     recipe, cfg, splits = prepare(name, options)
     seed_everything(options.seed, deterministic=not options.jit)
@@ -22,20 +21,14 @@ def run(name, options, loss_weights=None):
                   loss={"digit": "sparse_categorical_crossentropy", "parity": "sparse_categorical_crossentropy"},
                   loss_weights=loss_weights, metrics={"digit": ["accuracy"], "parity": ["accuracy"]},
                   jit_compile=bool(cfg.get("jit")))
-    start = time.perf_counter()
-    history = model.fit(make_dataset(splits.x_train, targets(splits.y_train), cfg["batch_size"], shuffle=True,
-                                     seed=options.seed, shift=cfg["augment_shift"]),
-                        validation_data=make_dataset(splits.x_val, targets(splits.y_val), cfg["batch_size"]),
-                        epochs=cfg["epochs"], verbose=0 if options.quiet else 1,
-                        callbacks=standard_callbacks(options))
-    seconds = time.perf_counter() - start
+    history, seconds = fit_outputs(model, splits, targets, cfg, options)
     split, x, y = splits.eval_split()
     result = model.evaluate(make_dataset(x, targets(y), 256), verbose=0, return_dict=True)
     metrics = {"arch": name, "eval_split": split, "loss_weights": loss_weights,
                f"{split}_digit_accuracy": result["digit_accuracy"], f"{split}_parity_accuracy": result["parity_accuracy"],
                f"{split}_loss": result["loss"], "epochs": cfg["epochs"], "train_seconds": round(seconds, 3),
                "parameters": int(model.count_params()), "data": {"name": splits.name, **splits.sizes()},
-               "history": {k: [float(v) for v in vals] for k, vals in history.history.items()}, "config": cfg}
+               "history": history, "config": cfg}
     metrics["summary"] = [
         ("arch", name), ("data", f"{splits.name} (train {len(splits.y_train)}, {split} {len(y)})"),
         ("loss weights", ", ".join(f"{k} {v:g}" for k, v in loss_weights.items())),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from typing import Optional
@@ -123,6 +124,20 @@ def finish(name, model, recipe, splits, options, metrics, plot_fns=()):
     return model, metrics
 
 
+def fit_outputs(model, splits, targets, cfg, options):
+    """Fit a multi-output model on ``targets``(y) -> {output: labels}, with the
+    recipe's shifts and the standard callbacks; returns (history dict, seconds)."""
+    from keras_arch.data.splits import make_dataset
+    start = time.perf_counter()
+    history = model.fit(make_dataset(splits.x_train, targets(splits.y_train), cfg["batch_size"], shuffle=True,
+                                     seed=options.seed, shift=cfg["augment_shift"]),
+                        validation_data=make_dataset(splits.x_val, targets(splits.y_val), cfg["batch_size"]),
+                        epochs=cfg["epochs"], verbose=0 if options.quiet else 1,
+                        callbacks=standard_callbacks(options))
+    seconds = time.perf_counter() - start
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}, seconds
+
+
 def compile_model(model, cfg, steps_per_epoch, loss):
     model.compile(optimizer=optimizer_for(cfg, steps_per_epoch), loss=loss, metrics=["accuracy"],
                   jit_compile=bool(cfg.get("jit")))
@@ -139,6 +154,7 @@ def standard_callbacks(options):
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def _nan_guard_class():
     from keras_arch.backend import keras
 
@@ -161,6 +177,7 @@ def _nan_guard_class():
     return NaNGuard
 
 
+@functools.lru_cache(maxsize=None)
 def _epoch_seeds_class():
     from keras_arch.backend import keras
 
@@ -269,7 +286,6 @@ def _train_one_fit(name, recipe, options, splits):
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], steps_per_epoch=steps,
                         verbose=verbose, callbacks=callbacks)
     seconds = time.perf_counter() - start
-    metrics_resumed_at = start_epoch
 
     _, x_eval, y_eval = splits.eval_split()
     loss, accuracy = model.evaluate(make_dataset(x_eval, y_eval, cfg["batch_size"]), verbose=0)
@@ -278,7 +294,7 @@ def _train_one_fit(name, recipe, options, splits):
     metrics["epochs"] = cfg["epochs"]
     metrics["epochs_this_run"] = len(history.history["loss"])
     metrics["final_val_accuracy"] = float(history.history["val_accuracy"][-1])
-    metrics["resumed_at_epoch"] = metrics_resumed_at
+    metrics["resumed_at_epoch"] = start_epoch
     if recipe.report:
         metrics.update(registry.resolve(recipe.report)(model, splits))
     if options.plot:

@@ -2,26 +2,15 @@
 a corrupt checkpoint directory is an error, not a silent restart."""
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 
 from tests.conftest import ROOT, run_cli
+from tests.helpers import tree_digest
 
 EPOCHS = "6"
-
-
-def digest(path):
-    out = hashlib.sha256()
-    for root, dirs, files in sorted(os.walk(path)):
-        dirs.sort()
-        for name in sorted(files):
-            full = os.path.join(root, name)
-            out.update(full[len(str(path)):].encode())
-            out.update(open(full, "rb").read())
-    return out.hexdigest()
 
 
 def cnn_command(ckpt, metrics):
@@ -70,11 +59,11 @@ def test_a_corrupt_backup_is_an_error_and_is_left_alone(tmp_path):
     backup.mkdir(parents=True)
     (backup / "checkpoint").write_text('model_checkpoint_path: "ckpt-3"\n')
     (backup / "ckpt-3.index").write_bytes(b"not a checkpoint")
-    before = digest(tmp_path / "ckpt")
+    before = tree_digest(tmp_path / "ckpt")
     out = run_cli("cnn-doc000", "--epochs", "2", "--quiet", "--checkpoint-dir", str(tmp_path / "ckpt"))
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "the backup in" in out.stderr and "is corrupt" in out.stderr and "move it away" in out.stderr
-    assert digest(tmp_path / "ckpt") == before
+    assert tree_digest(tmp_path / "ckpt") == before
 
 
 def test_resuming_a_different_run_is_refused(tmp_path):
