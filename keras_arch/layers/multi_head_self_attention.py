@@ -24,11 +24,14 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     def build(self, input_shape):
         d_model = int(input_shape[-1])
         h, k = self.num_heads, self.key_dim
-        init = keras.initializers.GlorotUniform()
+        # One initializer instance per weight: in tf_keras a reused unseeded
+        # instance returns the same values, which would make W_q = W_k = W_v.
         for name in ("query", "key", "value"):
-            setattr(self, f"{name}_kernel", self.add_weight(f"{name}/kernel", (d_model, h, k), initializer=init))
+            setattr(self, f"{name}_kernel", self.add_weight(f"{name}/kernel", (d_model, h, k),
+                                                            initializer=keras.initializers.GlorotUniform()))
             setattr(self, f"{name}_bias", self.add_weight(f"{name}/bias", (h, k), initializer="zeros"))
-        self.output_kernel = self.add_weight("attention_output/kernel", (h, k, d_model), initializer=init)
+        self.output_kernel = self.add_weight("attention_output/kernel", (h, k, d_model),
+                                             initializer=keras.initializers.GlorotUniform())
         self.output_bias = self.add_weight("attention_output/bias", (d_model,), initializer="zeros")
         super().build(input_shape)
 
