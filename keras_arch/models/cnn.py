@@ -14,7 +14,11 @@ def _conv_block(x, filters, batch_norm, name):
     if not batch_norm:
         return layers.Conv2D(filters, 3, activation="relu", name=name)(x)
     x = layers.Conv2D(filters, 3, use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    # momentum 0.9 (PyTorch's 0.1), not Keras's 0.99: the moving statistics
+    # start at mean 0, variance 1 and forget that start as momentum**steps. At
+    # 0.99 a 3-epoch run on the 1,257 digits (120 steps) still carries 30% of
+    # the initial variance and scores 0.74 against 0.99 in training mode.
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 

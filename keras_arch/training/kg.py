@@ -123,8 +123,8 @@ def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5, callbacks=())
     """Train arch ``name`` on ``graph``; returns (model, metrics)."""
     from keras_arch.models.kg import candidate_model
     from keras_arch.backend import keras
-    from keras_arch.training import ranking, schedules
-    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training import ranking
+    from keras_arch.training.trainer import optimizer_for, seed_everything
     seed_everything(seed, deterministic=not cfg.get("jit"))
     kwargs = dict(cfg["builder_kwargs"])
     if cfg.get("combine"):
@@ -141,9 +141,7 @@ def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5, callbacks=())
                                      cfg.get("label_smoothing", 0.0))
         fit_model = model
         loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-    schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], cfg["epochs"] * steps,
-                                       int(cfg.get("warmup_epochs", 0) * steps))
-    fit_model.compile(optimizer=schedules.make_optimizer(cfg["optimizer"], schedule), loss=loss,
+    fit_model.compile(optimizer=optimizer_for(cfg, steps), loss=loss,
                       jit_compile=bool(cfg.get("jit")))
     known = graph.known_tails()
     best = make_ranking_callback(model, graph, known, eval_every, verbose)

@@ -42,6 +42,26 @@ class WarmupLinear(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
+MAX_WARMUP_FRACTION = 0.1
+
+
+def warmup_steps(warmup_epochs, steps_per_epoch, total_steps):
+    """Warm-up steps for a run: ``warmup_epochs`` of ``steps_per_epoch``, but
+    at most a tenth of ``total_steps``.
+
+    A recipe states its warm-up in epochs for its default length (1 of 30
+    epochs on the digits). A run shortened with ``--epochs 1`` would otherwise
+    spend all of it warming up and never decay: the cap keeps the schedule's
+    shape (BERT's customary 10% warm-up) whatever the length.
+
+    Args:
+        warmup_epochs: the recipe's warm-up, in epochs (may be fractional).
+        steps_per_epoch: optimizer steps per epoch.
+        total_steps: optimizer steps of the whole run.
+    """
+    return min(int(warmup_epochs * steps_per_epoch), int(MAX_WARMUP_FRACTION * total_steps))
+
+
 def make_schedule(kind, learning_rate, total_steps, warmup_steps=0):
     if kind == "constant":
         return learning_rate

@@ -104,9 +104,10 @@ def prepare(name, options):
 def optimizer_for(cfg, steps_per_epoch):
     """The recipe's optimizer over its learning-rate schedule."""
     from keras_arch.training import schedules
-    schedule = schedules.make_schedule(cfg["lr_schedule"], cfg["learning_rate"], cfg["epochs"] * steps_per_epoch,
-                                       int(cfg.get("warmup_epochs", 0) * steps_per_epoch))
-    return schedules.make_optimizer(cfg["optimizer"], schedule)
+    total = cfg["epochs"] * steps_per_epoch
+    warmup = schedules.warmup_steps(cfg.get("warmup_epochs", 0), steps_per_epoch, total)
+    return schedules.make_optimizer(cfg["optimizer"], schedules.make_schedule(
+        cfg["lr_schedule"], cfg["learning_rate"], total, warmup))
 
 
 def finish(name, model, recipe, splits, options, metrics, plot_fns=()):
