@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+from benchmarks import stats
+
 NAME = "kg"
 DEFAULT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "kg")
 ANCHOR_MRR = {"umls": 0.94, "kinship": 0.83, "nations": 0.82}
@@ -67,9 +69,13 @@ def run(quick=False, data_dir=None):
             cfg.update(extra)
             if quick:
                 cfg["epochs"] = 30
-            _, m = train_graph(arch, graph, cfg, eval_every=10)
-            label = f"run {arch}" + "".join(f" --{k} {v}" for k, v in extra.items())
+            runs = [train_graph(arch, graph, cfg, seed=seed, eval_every=10)[1]
+                    for seed in (stats.SEEDS[:1] if quick else stats.SEEDS)]
+            m = {k: stats.spread([r[k] for r in runs])["mean"] if isinstance(runs[0][k], float) else runs[0][k]
+                 for k in ("test_mrr", "test_hits@1", "test_hits@3", "test_hits@10", "epochs", "train_seconds")}
+            label = f"run {arch}" + "".join(f" --{k} {v}" for k, v in extra.items()) + f" ({len(runs)} seeds)"
             rows.append({"benchmark": NAME, "model": label, "data": dataset, "test_mrr": m["test_mrr"],
+                         "mrr_spread": stats.text([r["test_mrr"] for r in runs]),
                          "hits@1": m["test_hits@1"], "hits@3": m["test_hits@3"], "hits@10": m["test_hits@10"],
                          "epochs": m["epochs"], "train_seconds": m["train_seconds"],
                          "anchor": f"ConvE MRR {ANCHOR_MRR[dataset]}"

@@ -5,6 +5,8 @@ Target: transfer beats scratch with <= 100 labels per class. Anchor: none
 published for this split (digits 0-4 -> 5-9); the comparison is side by side."""
 import os
 
+from benchmarks import stats
+
 NAME = "transfer"
 MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 
@@ -17,12 +19,18 @@ def run(quick=False, data_dir=None):
         runs += [("mnist", data_dir, 10), ("mnist", data_dir, 100)]
     rows, checks = [], {}
     for label, directory, per_class in runs:
-        _, m = train("transfer", RunOptions(data_dir=directory, labels_per_class=per_class, quiet=True,
-                                            epochs=1 if quick and directory else None))
-        rows.append({"benchmark": NAME, "model": "run transfer", "data": label, "labels_per_class": per_class,
-                     "frozen_trunk_accuracy": m["frozen_trunk_accuracy"], "fine_tuned_accuracy": m["fine_tuned_accuracy"],
-                     "scratch_accuracy": m["scratch_accuracy"], "source_accuracy": m["source_accuracy"],
-                     "train_seconds": m["train_seconds"], "anchor": "scratch on the same labels and steps"})
-        checks[f"transfer beats scratch ({label}, {per_class}/class)"] = (
-            max(m["fine_tuned_accuracy"], m["frozen_trunk_accuracy"]) > m["scratch_accuracy"])
+        runs = []
+        for seed in stats.SEEDS[:1] if quick else stats.SEEDS:
+            _, m = train("transfer", RunOptions(data_dir=directory, labels_per_class=per_class, quiet=True, seed=seed,
+                                                epochs=1 if quick and directory else None))
+            runs.append(m)
+        mean = {k: stats.spread([r[k] for r in runs])["mean"] for k in
+                ("frozen_trunk_accuracy", "fine_tuned_accuracy", "scratch_accuracy", "source_accuracy", "train_seconds")}
+        rows.append({"benchmark": NAME, "model": f"run transfer ({len(runs)} seeds)", "data": label,
+                     "labels_per_class": per_class, **mean,
+                     "fine_tuned_spread": stats.text([r["fine_tuned_accuracy"] for r in runs]),
+                     "scratch_spread": stats.text([r["scratch_accuracy"] for r in runs]),
+                     "anchor": "scratch on the same labels and steps"})
+        checks[f"transfer beats scratch ({label}, {per_class}/class, mean)"] = (
+            max(mean["fine_tuned_accuracy"], mean["frozen_trunk_accuracy"]) > mean["scratch_accuracy"])
     return {"name": NAME, "rows": rows, "checks": checks}

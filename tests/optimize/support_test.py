@@ -1,9 +1,12 @@
 import os
 
+import pytest
+
 from keras_arch.optimize import support
 from tests.conftest import ROOT
 
 
+@pytest.mark.slow  # every operation on every arch: about 460 s here
 def test_readme_support_matrix_matches_what_the_code_does():
     """Regenerates the matrix by doing every operation on every arch; fails when
     README.md's table is stale (fix: python -m keras_arch.optimize.support --readme README.md)."""
