@@ -36,9 +36,17 @@ class Splits:
             return {k: tuple(v.shape[1:]) for k, v in self.x_train.items()}
         return tuple(self.x_train.shape[1:])
 
-    def model_args(self):
-        """Keyword arguments for the arch's builder."""
+    def model_args(self, structure_only=False):
+        """Keyword arguments for the arch's builder.
+
+        Args:
+            structure_only: leave out initial weights (arrays such as
+                ``word_vectors``): what run.json records to rebuild the model
+                before its trained weights are loaded.
+        """
         args = {"num_classes": self.num_classes, **self.builder_args}
+        if structure_only:
+            args = {k: v for k, v in args.items() if not isinstance(v, np.ndarray)}
         if not isinstance(self.x_train, dict):
             args["input_shape"] = self.input_shape
         return args

@@ -105,9 +105,9 @@ def load_raw(dataset="generated", data_dir=None, test_dir=None, generated=4000):
     else:
         texts, labels, classes = generated_reviews(generated)
         name = "generated-reviews"
-    if dataset == "imdb" and not data_dir:
+    if (dataset == "imdb" and not data_dir) or test_dir:  # the test set comes from elsewhere
         x_train, y_train, x_val, y_val = stratified_split(texts, labels, 0.1, SPLIT_SEED)
-        x_test, y_test = test
+        x_test, y_test = (None, None) if test_dir else test
     else:
         x_rest, y_rest, x_test, y_test = stratified_split(texts, labels, 0.1, SPLIT_SEED)
         x_train, y_train, x_val, y_val = stratified_split(x_rest, y_rest, 1 / 9, SPLIT_SEED)
@@ -119,8 +119,27 @@ def load_raw(dataset="generated", data_dir=None, test_dir=None, generated=4000):
     return x_train, y_train, x_val, y_val, x_test, y_test, classes, name
 
 
-def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGTH):
+def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGTH, word_vectors=False):
+    """Token-id splits for a text classifier.
+
+    Args:
+        dataset: "generated" (embedded) or "imdb" (tensorflow-datasets).
+        data_dir: one text file per class (overrides ``dataset``).
+        test_dir: evaluate on this directory's files instead of a held-out 10%.
+        max_length: tokens kept per example.
+        word_vectors: also hand the builder initial embeddings for the
+            vocabulary, from the packaged MiniLM (:mod:`keras_arch.data.word_vectors`).
+    """
     x_train, y_train, x_val, y_val, x_test, y_test, classes, name = load_raw(dataset, data_dir, test_dir)
     (x_train, x_val, x_test), vocab = vectorize(x_train, x_val, x_test, max_length=max_length)
+    builder_args = {"vocab_size": len(vocab)}
+    if word_vectors:
+        from keras_arch.data.word_vectors import embedding_matrix
+        builder_args["word_vectors"] = embedding_matrix(vocab)
     return Splits(name, x_train, y_train, x_val, y_val, len(classes), x_test, y_test,
-                  builder_args={"vocab_size": len(vocab)}, vocabulary=vocab)
+                  builder_args=builder_args, vocabulary=vocab)
+
+
+def load_with_word_vectors(dataset="generated", data_dir=None, test_dir=None):
+    """:func:`load` with MiniLM-initialised word vectors (the ``attention`` recipe)."""
+    return load(dataset, data_dir, test_dir, word_vectors=True)

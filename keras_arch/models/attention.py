@@ -8,7 +8,7 @@ layers = keras.layers
 
 
 def doc000_attention_classifier(vocab_size=10_000, num_classes=10, embed_dim=64, units=64,
-                                input_shape=None):
+                                input_shape=None, word_vectors=None, embedding_dropout=0.0):
     """Document 000 §4.3 "Attention实现", corrected.
 
     As written it cannot run: a Sequential model cannot hand keras' Attention
@@ -17,9 +17,25 @@ def doc000_attention_classifier(vocab_size=10_000, num_classes=10, embed_dim=64,
     state; the final state is the query, the timesteps are the values, padding
     (id 0) is masked, and the weights are the ``attention`` layer's second
     output (see :func:`attention_weights_model`).
+
+    Args:
+        vocab_size: rows of the embedding (document: 10000).
+        num_classes: softmax width.
+        embed_dim: embedding width (document: 64).
+        units: LSTM width (document: 64).
+        input_shape: ignored (sequences of any length).
+        word_vectors: optional initial embedding matrix (vocab_size, embed_dim),
+            e.g. :func:`keras_arch.data.word_vectors.embedding_matrix`.
+        embedding_dropout: dropout of whole embedding channels, the same
+            channels for every word of a sentence (SpatialDropout1D).
     """
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")(ids)  # (batch, time, 64)
+    embedding = layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")
+    x = embedding(ids)  # (batch, time, 64)
+    if word_vectors is not None:
+        embedding.set_weights([word_vectors])
+    if embedding_dropout:
+        x = layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
     sequence, state_h, _ = layers.LSTM(units, return_sequences=True, return_state=True, name="lstm")(x)
     query = layers.Reshape((1, units), name="query")(state_h)  # (batch, 1, units)
     context, _ = layers.Attention(name="attention")([query, sequence], return_attention_scores=True)

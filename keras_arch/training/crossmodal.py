@@ -79,7 +79,7 @@ def run(name, options):
     if options.checkpoint_dir:
         from keras_arch.training import checkpoints
         callbacks += checkpoints.callbacks(options.checkpoint_dir, {
-            "arch": name, "model_args": splits.model_args(), "config": cfg})
+            "arch": name, "model_args": splits.model_args(structure_only=True), "config": cfg})
     start = time.perf_counter()
     history = model.fit(dataset(splits.x_train, splits.y_train, cfg["batch_size"], True, options.seed),
                         validation_data=dataset(splits.x_val, splits.y_val, cfg["batch_size"]),

@@ -268,7 +268,7 @@ def _train_one_fit(name, recipe, options, splits):
     callbacks = standard_callbacks(options)
     start_epoch = 0
     if options.checkpoint_dir:  # validate the directory before anything is written to it
-        run_info = {"arch": name, "model_args": splits.model_args(), "config": cfg}
+        run_info = {"arch": name, "model_args": splits.model_args(structure_only=True), "config": cfg}
         checkpoints.check_same_run(options.checkpoint_dir, run_info)
         start_epoch = min(checkpoints.completed_epochs(options.checkpoint_dir), cfg["epochs"])
         callbacks += checkpoints.callbacks(options.checkpoint_dir, run_info, chief=distribute.is_chief())
