@@ -55,6 +55,7 @@ def test_test_dir_must_have_the_same_classes(tmp_path):
     write_dir(str(tmp_path / "c"), {"x": ["awful"] * 5, "y": ["fine"] * 5})
     s = text.load(data_dir=str(tmp_path / "a"), test_dir=str(tmp_path / "b"))
     assert s.sizes()["test"] == 10
+    assert s.sizes()["train"] + s.sizes()["val"] == 40  # no 10% of --data-dir thrown away
     with pytest.raises(UsageError, match="differ"):
         text.load(data_dir=str(tmp_path / "a"), test_dir=str(tmp_path / "c"))
 
