@@ -51,6 +51,33 @@ def test_an_intermediate_threshold_exits_exactly_the_confident_examples():
     assert len(set(exits.tolist())) >= 2
 
 
+def test_threshold_is_strict_even_for_a_saturated_head():
+    """An example leaves when max softmax > threshold, strictly: a saturated
+    first head (float32 softmax peaks at 1 - 2^-24) at a threshold of exactly
+    that value keeps everyone in flight, so 1.0 never exits early."""
+    model, x = model_and_images(8)
+    dense = model.get_layer("exit_1").layers[-1]
+    dense.kernel.assign(dense.kernel * 1e4)
+    top = float(np.nextafter(np.float32(1), np.float32(0)))  # 0.99999994
+    assert (model.predict(x, verbose=0)["exit_1"].max(1) == np.float32(top)).all()
+    _, exits, _ = early_exit.predict(model, x, threshold=top)
+    assert (exits > 0).all()
+    _, exits, _ = early_exit.predict(model, x, threshold=np.nextafter(top, 0.0))
+    assert (exits == 0).all()
+
+
+def test_forward_flops_by_hand_for_valid_convs_and_dense_over_time():
+    """doc000_cnn ("valid" convs shrink the maps: an input-size count differs):
+    conv1 2*26*26*9*1*32 = 389,376; conv2 2*11*11*9*32*64 = 4,460,544;
+    conv3 2*3*3*9*64*64 = 663,552; dense 2*576*64 = 73,728; out 2*64*10 = 1,280."""
+    from keras_arch.backend import keras
+    from keras_arch.models.cnn import doc000_cnn
+    assert forward_flops(doc000_cnn()) == 389_376 + 4_460_544 + 663_552 + 73_728 + 1_280 == 5_588_480
+    seq = keras.Input((7, 5))
+    model = keras.Model(seq, keras.layers.Dense(3)(keras.layers.Dense(4)(seq)))
+    assert forward_flops(model) == 2 * 5 * 4 * 7 + 2 * 4 * 3 * 7  # a Dense at each of 7 timesteps: 448
+
+
 def test_flops_by_hand_and_save_load(tmp_path):
     model, x = model_and_images(3)
     assert early_exit.stage_flops(model) == [(STAGE[0], HEAD[0]), (STAGE[1], HEAD[1]), (STAGE[2], HEAD[2])]
