@@ -69,8 +69,10 @@ def test_dropped_tokens_pass_through_the_residual_unchanged():
     layer.build(x.shape)
     layer.router.assign(np.tile([[5.0, -5.0]], (8, 1)) * np.sign(x.reshape(-1, 8).sum(0))[:, None])
     out = layer(x).numpy().reshape(-1, 8)
-    r = {k: v.numpy() for k, v in layer.route(tf.reshape(x, (-1, 8))).items()}
-    dropped = r["dropped"].astype(bool)
+    weights = [v.numpy() for v in (layer.router, layer.w1, layer.b1, layer.w2, layer.b2)]
+    ref = mixture_of_experts(x.reshape(-1, 8), None, *weights, top_k=1, capacity_factor=0.5, alpha=0.01)
+    assert ref["capacity"] == 3  # ceil(12 / 2 * 0.5)
+    dropped = ref["dropped"]
     assert dropped.sum() >= 3 and (~dropped).sum() >= 3  # capacity 3 of 12 tokens per expert
     np.testing.assert_array_equal(out[dropped], 0.0)
     assert np.abs(out[~dropped]).min(axis=1).max() > 0
@@ -173,5 +175,7 @@ def test_config_save_load_and_aux_loss_reaches_the_model(tmp_path):
     layer = MixtureOfExperts(num_experts=3, hidden_units=5)
     model = keras.Model(inp, layer(inp))
     model(x)
-    expected = layer.route(tf.reshape(x, (-1, 4)))["aux_loss"].numpy()
-    assert len(model.losses) == 1 and float(model.losses[0]) == pytest.approx(expected, rel=1e-6)
+    weights = [v.numpy() for v in (layer.router, layer.w1, layer.b1, layer.w2, layer.b2)]
+    expected = mixture_of_experts(x.reshape(-1, 4), None, *weights, top_k=1, capacity_factor=1.25,
+                                  alpha=0.01)["aux_loss"]
+    assert len(model.losses) == 1 and float(model.losses[0]) == pytest.approx(expected, rel=1e-5)
