@@ -81,14 +81,23 @@ def test_train_on_idx_dir_writes_metrics_and_leaves_data_untouched(tmp_path):
     before = tree_digest(data)
     metrics_path = str(tmp_path / "m.json")
     out = run_cli("cnn", "--data-dir", data, "--epochs", "2", "--batch-size", "32", "--quiet",
-                  "--metrics-json", metrics_path)
+                  "--metrics-json", metrics_path, "--export", str(tmp_path / "servables"))
     assert out.returncode == 0, out.stderr
     assert tree_digest(data) == before
     m = json.load(open(metrics_path))
     assert m["epochs"] == 2 and m["eval_split"] == "val" and m["data"]["train"] == 180
     assert m["config"]["batch_size"] == 32 and m["config"]["data_dir"] == data
     assert m["parameters"] == 93_802 and m["samples_per_second"] > 0 and m["train_seconds"] > 0
-    assert 0.0 <= m["val_accuracy"] <= 1.0 and m["val_loss"] > 0
+    # The reported accuracy and loss, recomputed from the exported model on the 20 held-out images.
+    import numpy as np
+    import tensorflow as tf
+    from keras_arch.data.images import load_mnist_dir
+    splits = load_mnist_dir(data)
+    assert len(splits.y_val) == 20
+    served = tf.saved_model.load(m["export_path"]).signatures["serving_default"]
+    p = served(image=tf.constant(splits.x_val))["probabilities"].numpy().astype(np.float64)
+    assert m["val_accuracy"] == pytest.approx(np.mean(p.argmax(1) == splits.y_val), abs=1e-6)
+    assert m["val_loss"] == pytest.approx(-np.mean(np.log(p[np.arange(20), splits.y_val])), rel=1e-4)
     assert "val accuracy" in out.stdout  # the summary table
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".metrics-")]  # atomic write left nothing
 

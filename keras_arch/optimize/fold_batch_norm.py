@@ -62,9 +62,12 @@ def fold_batch_norm(model):
     """An equivalent (inference) copy of a chain-shaped model without BN after linear convs."""
     if not is_chain(model):
         raise ValueError(f"{model.name}: BN folding needs a chain of layers")
-    first = model.layers[0]
-    x = inputs = keras.Input(batch_shape=model.input_shape, dtype=model.inputs[0].dtype, name=first.name)
-    layers, i = model.layers, 1
+    layers = model.layers
+    # A functional model lists its InputLayer first; a Sequential model does not.
+    has_input_layer = isinstance(layers[0], keras.layers.InputLayer)
+    x = inputs = keras.Input(batch_shape=model.input_shape, dtype=model.inputs[0].dtype,
+                             name=layers[0].name if has_input_layer else None)
+    i = 1 if has_input_layer else 0
     while i < len(layers):
         layer = layers[i]
         after = layers[i + 1] if i + 1 < len(layers) else None

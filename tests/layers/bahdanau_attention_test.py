@@ -3,6 +3,7 @@ import tensorflow as tf
 
 from keras_arch.layers.bahdanau_attention import BahdanauAttention
 from tests.helpers import run_layer_test
+from tests.reference import bahdanau, randomize
 
 
 def softmax(z, axis=-1):
@@ -22,6 +23,24 @@ def test_additive_formula_in_numpy():
     np.testing.assert_allclose(weights, a, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(context, a @ k, rtol=1e-5, atol=1e-5)
     assert context.shape == (2, 3, 6) and weights.shape == (2, 3, 7)
+
+
+def test_masked_formula_in_numpy_with_random_weights():
+    """v^T tanh(W_q q_i + W_k k_j) with padding at different places per example:
+    a counted pad, a softmax over queries, a swapped W_q/W_k or a context built
+    from the projected keys each changes the answer."""
+    rng = np.random.default_rng(3)
+    q, k = rng.normal(size=(2, 3, 5)).astype(np.float32), rng.normal(size=(2, 6, 4)).astype(np.float32)
+    layer = BahdanauAttention(7)
+    layer([q, k])
+    randomize(layer, seed=4, scale=0.8)
+    key_mask = np.array([[True] * 6, [True, True, False, True, False, False]])
+    context, weights = layer([q, k], mask=[None, tf.constant(key_mask)])
+    ref_context, ref_weights = bahdanau(q, k, layer.query_dense.kernel.numpy(), layer.key_dense.kernel.numpy(),
+                                        layer.score_dense.kernel.numpy()[:, 0], key_mask)
+    np.testing.assert_allclose(weights, ref_weights, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(context, ref_context, rtol=1e-5, atol=1e-5)
+    assert context.shape == (2, 3, 4)
 
 
 def test_masked_keys_get_no_weight_and_do_not_change_the_context():

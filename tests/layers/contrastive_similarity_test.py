@@ -22,3 +22,19 @@ def test_scale_is_capped():
     layer.log_scale.assign(math.log(1000.0))
     out = layer([np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32)]).numpy()
     np.testing.assert_allclose(out, 100.0 * np.eye(2), rtol=1e-6)
+
+
+def test_non_square_matrix_with_a_learned_scale():
+    """5 images against 3 captions, log-scale moved away from its start:
+    S[i, j] = exp(s) cos(image_i, text_j), rows images, columns captions."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(5, 8)).astype(np.float32), rng.normal(size=(3, 8)).astype(np.float32)
+    layer = ContrastiveSimilarity()
+    layer.build([(None, 8), (None, 8)])
+    layer.log_scale.assign(math.log(7.3))
+    out = layer([a, b]).numpy()
+    expected = np.zeros((5, 3))
+    for i in range(5):
+        for j in range(3):
+            expected[i, j] = 7.3 * a[i] @ b[j] / (np.linalg.norm(a[i]) * np.linalg.norm(b[j]))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)

@@ -2,6 +2,7 @@ import numpy as np
 
 from keras_arch.layers.weighted_fusion import WeightedFusion
 from tests.helpers import run_layer_test
+from tests.reference import randomize
 
 
 def test_fusion_formula_against_numpy(tmp_path):
@@ -9,6 +10,8 @@ def test_fusion_formula_against_numpy(tmp_path):
     rng = np.random.default_rng(0)
     inputs = [rng.normal(size=(3, d)).astype(np.float32) for d in (4, 6, 5)]  # N = 2 image, M = 1 text
     layer = WeightedFusion(7, num_image_features=2)
+    layer(inputs)
+    randomize(layer, seed=1)  # non-zero biases of f_j and f_k
     out = run_layer_test(layer, inputs, tmp_path)
     mapped = [x @ d.kernel.numpy() + d.bias.numpy() for d, x in zip(layer.maps, inputs)]  # f_j, f_k
     scores = np.stack([np.tanh(m) @ layer.score.kernel.numpy()[:, 0] for m in mapped], axis=1)  # (batch, 3)

@@ -2,6 +2,7 @@ import numpy as np
 
 from keras_arch.models import rnn
 from tests.helpers import run_model_test
+from tests.reference import lstm, randomize, relu, softmax
 
 
 def lstm_params(n_in, units):
@@ -42,3 +43,27 @@ def test_simple_rnn_equals_the_recurrence_formula():
         h = np.tanh(x[:, t] @ W + h @ U + b)
         ys.append(1 / (1 + np.exp(-(h @ W_y + b_y))))
     np.testing.assert_allclose(model(x), np.stack(ys, 1), rtol=1e-5, atol=1e-6)
+
+
+def test_doc000_stacked_lstm_equals_the_gate_equations():
+    """i, f, o = σ(x W + h U + b), g = tanh(...), c' = f c + i g, h' = o tanh(c'),
+    two LSTMs deep, then Dense(64, relu) and a softmax at every timestep."""
+    model = randomize(rnn.doc000_stacked_lstm(input_shape=(6, 5), num_classes=4), seed=3)
+    x = np.random.default_rng(4).normal(size=(2, 6, 5)).astype(np.float32)
+    first, _, _ = lstm(x, *model.get_layer("lstm1").get_weights())
+    second, _, _ = lstm(first, *model.get_layer("lstm2").get_weights())
+    w1, b1 = model.get_layer("dense").get_weights()
+    w2, b2 = model.get_layer("probabilities").get_weights()
+    expected = softmax(relu(second @ w1 + b1) @ w2 + b2)
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_doc001_lstm_classifier_equals_the_gate_equations():
+    """The last hidden state h_T of one LSTM(64), then a softmax; variable length."""
+    model = randomize(rnn.doc001_lstm_classifier(input_shape=(None, 3), num_classes=4), seed=5)
+    rng = np.random.default_rng(6)
+    for length in (1, 7):
+        x = rng.normal(size=(2, length, 3)).astype(np.float32)
+        _, h, _ = lstm(x, *model.get_layer("lstm").get_weights())
+        w, b = model.get_layer("probabilities").get_weights()
+        np.testing.assert_allclose(model(x).numpy(), softmax(h @ w + b), rtol=1e-4, atol=1e-5)

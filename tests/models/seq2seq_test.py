@@ -5,6 +5,7 @@ from keras_arch.data.sequences import START, reversal
 from keras_arch.data.splits import make_dataset
 from keras_arch.models.seq2seq import greedy_decode, seq2seq
 from tests.helpers import run_model_test
+from tests.reference import bahdanau, lstm, randomize, softmax
 
 
 def test_shapes_masking_and_round_trip(tmp_path):
@@ -14,6 +15,27 @@ def test_shapes_masking_and_round_trip(tmp_path):
     out = run_model_test(model, {"source": src, "target_in": tgt}, (2, 6, 12), tmp_path)
     short = model({"source": src[:1, :3], "target_in": tgt[:1, :4]})
     np.testing.assert_allclose(out[:1, :4], short, rtol=1e-5, atol=1e-6)  # padding changes nothing
+
+
+def test_teacher_forcing_graph_against_numpy():
+    """Encoder LSTM over the masked source; decoder LSTM started from the
+    encoder's final (h, c); Bahdanau attention of each decoder state over the
+    real source positions; [state; context] -> Dense(tanh) -> softmax."""
+    model = randomize(seq2seq(vocab_size=12, embed_dim=4, units=5), seed=9)
+    src = np.array([[4, 5, 6, 0, 0], [7, 8, 9, 10, 11]], np.int32)
+    tgt = np.array([[START, 6, 5, 4, 0, 0], [START, 11, 10, 9, 8, 7]], np.int32)
+    encoded, h, c = lstm(model.get_layer("source_embedding").get_weights()[0][src],
+                         *model.get_layer("encoder").get_weights(), mask=src != 0)
+    decoded, _, _ = lstm(model.get_layer("target_embedding").get_weights()[0][tgt],
+                         *model.get_layer("decoder").get_weights(), mask=tgt != 0, h0=h, c0=c)
+    att = model.get_layer("attention")
+    context, _ = bahdanau(decoded, encoded, att.query_dense.kernel.numpy(), att.key_dense.kernel.numpy(),
+                          att.score_dense.kernel.numpy()[:, 0], src != 0)
+    w1, b1 = model.get_layer("hidden").get_weights()
+    w2, b2 = model.get_layer("probabilities").get_weights()
+    expected = softmax(np.tanh(np.concatenate([decoded, context], -1) @ w1 + b1) @ w2 + b2)
+    got = model({"source": src, "target_in": tgt}, training=False).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
 def token_accuracy(model, splits, max_length):

@@ -34,11 +34,29 @@ def test_run_early_exit_trades_accuracy_for_compute(tmp_path):
 
 
 def test_run_transfer_and_multitask(tmp_path):
-    m, _ = run_json(tmp_path, "transfer")
+    m, _ = run_json(tmp_path, "transfer", "--export", str(tmp_path / "servables"))
     assert m["source_accuracy"] >= 0.95 and m["labels_per_class"] == 20 and m["target_train"] == 100
-    # 631 source images teach little that 100 target images do not: on the embedded
-    # digits transfer and scratch are within a few test images (MNIST below is the real check).
-    assert max(m["fine_tuned_accuracy"], m["frozen_trunk_accuracy"]) > m["scratch_accuracy"] - 0.03, m
+    # 150 steps per target phase in batches of 32 from 100 images: 4 steps an epoch, ceil(150 / 4) = 38 epochs.
+    assert m["config"]["batch_size"] == 32 and m["target_epochs"] == 38
+    # The reported fine-tuned accuracy, recomputed from the exported model on the
+    # 180 test images of digits 5-9 (labels 5..9 -> 0..4).
+    import numpy as np
+    import tensorflow as tf
+    from keras_arch.data.images import load_digits
+    _, x, y = load_digits().eval_split()
+    x, y = x[y >= 5], y[y >= 5] - 5
+    assert len(y) == 180
+    served = tf.saved_model.load(m["export_path"]).signatures["serving_default"]
+    p = served(image=tf.constant(x))["probabilities"].numpy()
+    assert p.shape == (180, 5)
+    assert m["fine_tuned_accuracy"] == pytest.approx(np.mean(p.argmax(1) == y), abs=1e-9)
+    assert m["transfer_gain"] == pytest.approx(m["fine_tuned_accuracy"] - m["scratch_accuracy"])
+    # Measured: frozen trunk 0.944, fine-tuned 0.939, scratch 0.939. On the embedded digits
+    # transfer does not reliably beat scratch (5 labels a class: scratch 0.972, fine-tuned
+    # 0.922), so no comparison here: the gain is checked on MNIST below. Each is a working
+    # classifier of 5 classes (chance 0.2), a few test images below what was measured:
+    for key in ("frozen_trunk_accuracy", "fine_tuned_accuracy", "scratch_accuracy"):
+        assert m[key] >= 0.9, (key, m)
     m, _ = run_json(tmp_path, "multitask")
     assert m["test_digit_accuracy"] >= 0.97 and m["test_parity_accuracy"] >= 0.97, m
 

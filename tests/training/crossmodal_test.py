@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from keras_arch.training.crossmodal import retrieval, symmetric_infonce
 from tests.conftest import run_cli
@@ -17,6 +18,36 @@ def test_symmetric_infonce_against_numpy():
     i2t = -np.diag(log_softmax(logits, 1))  # image i must pick caption i among the row
     t2i = -np.diag(log_softmax(logits, 0))  # caption j must pick image j among the column
     np.testing.assert_allclose(got, (i2t + t2i) / 2, rtol=1e-5)
+
+
+def test_infonce_through_the_learned_temperature_and_its_gradient():
+    """L = mean_i [CE(row i of S, i) + CE(column i of S, i)] / 2 with S = exp(s) cos(image, text),
+    and dL/ds = mean_i [Σ_j P_ij S_ij - S_ii + Σ_j Q_ji S_ji - S_ii] / 2 (P row-, Q
+    column-softmax of S): the temperature really learns. Above the cap exp(s) = 100
+    and the gradient is 0."""
+    import math
+
+    import tensorflow as tf
+    from keras_arch.layers.contrastive_similarity import ContrastiveSimilarity
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(6, 5)).astype(np.float32), rng.normal(size=(6, 5)).astype(np.float32)
+    a[1] = 3 * b[1]  # one confident pair
+    layer = ContrastiveSimilarity()
+    layer.build([(None, 5), (None, 5)])
+    cos = np.array([[a[i] @ b[j] / np.linalg.norm(a[i]) / np.linalg.norm(b[j]) for j in range(6)] for i in range(6)])
+    for scale, capped in ((4.0, False), (150.0, True)):
+        layer.log_scale.assign(math.log(scale))
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(symmetric_infonce(None, layer([a, b])))
+        grad = tape.gradient(loss, layer.log_scale)
+        S = min(scale, 100.0) * cos
+        row, col = log_softmax(S, 1), log_softmax(S, 0)
+        expected = np.mean([-(row[i, i] + col[i, i]) / 2 for i in range(6)])
+        assert float(loss) == pytest.approx(expected, rel=1e-5)
+        P, Q = np.exp(row), np.exp(col)
+        d = np.mean([((P[i] * S[i]).sum() - S[i, i] + (Q[:, i] * S[:, i]).sum() - S[i, i]) / 2 for i in range(6)])
+        assert float(grad) == pytest.approx(0.0 if capped else d, rel=1e-4, abs=1e-7)
+    assert abs(d) > 1e-3
 
 
 def test_retrieval_counts_a_caption_of_the_same_digit_as_a_hit():

@@ -1,0 +1,179 @@
+"""NumPy references for the formula-bearing layers, written from the formulas
+in the documents and docstrings with their own loops: nothing here calls
+keras_arch. Tests compare the library with these on asymmetric inputs
+(random weights and biases, non-square shapes, distinct heads, padding) so
+that a dropped residual, a transposed matrix, a counted pad, a missing factor
+or a wrong axis changes the answer."""
+import math
+
+import numpy as np
+
+
+def softmax(z, axis=-1):
+    e = np.exp(z - z.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
+
+
+def log_softmax(z, axis=-1):
+    z = z - z.max(axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis, keepdims=True))
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def relu(z):
+    return np.maximum(z, 0.0)
+
+
+def randomize(layer_or_model, seed, scale=0.5):
+    """Every weight (biases, norms and embeddings included) drawn at random,
+    so no term of a formula hides behind a zero or a one."""
+    rng = np.random.default_rng(seed)
+    for w in layer_or_model.weights:
+        if w.trainable:
+            w.assign(rng.normal(0, scale, w.shape).astype(w.dtype.as_numpy_dtype))
+    return layer_or_model
+
+
+def layer_norm(x, gamma, beta, eps):
+    """(x - mean) / sqrt(var + eps) * gamma + beta over the last axis."""
+    out = np.empty_like(x, dtype=np.float64)
+    for idx in np.ndindex(x.shape[:-1]):
+        v = x[idx].astype(np.float64)
+        mean = v.sum() / len(v)
+        var = ((v - mean) ** 2).sum() / len(v)
+        out[idx] = (v - mean) / math.sqrt(var + eps) * gamma + beta
+    return out
+
+
+def multi_head_self_attention(x, wq, bq, wk, bk, wv, bv, wo, bo, mask=None):
+    """softmax(Q K^T / sqrt(d_k)) V per head, heads concatenated and projected.
+
+    x (batch, time, d_model); wq, wk, wv (d_model, heads, d_k); bq, bk, bv
+    (heads, d_k); wo (heads, d_k, d_model); bo (d_model,); mask (batch, time)
+    with True for real tokens: a padded key gets no weight from any query.
+    Returns the output (batch, time, d_model) and weights (batch, heads, q, k)."""
+    batch, time, d_model = x.shape
+    heads, d_k = wq.shape[1], wq.shape[2]
+    out = np.zeros((batch, time, d_model))
+    weights = np.zeros((batch, heads, time, time))
+    for b in range(batch):
+        for h in range(heads):
+            q = x[b] @ wq[:, h, :] + bq[h]  # (queries, d_k)
+            k = x[b] @ wk[:, h, :] + bk[h]  # (keys, d_k)
+            v = x[b] @ wv[:, h, :] + bv[h]  # (keys, d_k)
+            scores = np.zeros((time, time))
+            for i in range(time):  # query i
+                for j in range(time):  # key j
+                    scores[i, j] = np.dot(q[i], k[j]) / math.sqrt(d_k)
+            if mask is not None:
+                scores[:, ~np.asarray(mask[b], bool)] = -np.inf
+            a = softmax(scores, axis=1)  # each query's weights over the keys sum to 1
+            weights[b, h] = a
+            out[b] += (a @ v) @ wo[h]
+        out[b] += bo
+    return out, weights
+
+
+def mhsa_weights(layer):
+    """The 8 arrays of a MultiHeadSelfAttention layer, read by their names."""
+    w = {v.name.split("/")[-2] + "/" + v.name.split("/")[-1].split(":")[0]: v.numpy() for v in layer.weights}
+    return [w[n] for n in ("query/kernel", "query/bias", "key/kernel", "key/bias", "value/kernel", "value/bias",
+                           "attention_output/kernel", "attention_output/bias")]
+
+
+def lstm(x, kernel, recurrent, bias, mask=None, h0=None, c0=None):
+    """The LSTM equations with Keras's gate order (i, f, c, o):
+
+        i = σ(x W_i + h U_i + b_i)    f = σ(x W_f + h U_f + b_f)
+        g = tanh(x W_c + h U_c + b_c) o = σ(x W_o + h U_o + b_o)
+        c' = f c + i g                h' = o tanh(c')
+
+    A masked step keeps (h, c) and repeats the previous output (Keras's
+    default, zero_output_for_mask=False). Returns (outputs (batch, time,
+    units), h_T, c_T)."""
+    batch, time, _ = x.shape
+    u = recurrent.shape[0]
+    h = np.zeros((batch, u)) if h0 is None else np.array(h0, np.float64)
+    c = np.zeros((batch, u)) if c0 is None else np.array(c0, np.float64)
+    prev_out = np.zeros((batch, u))
+    outs = np.zeros((batch, time, u))
+    w = [kernel[:, n * u:(n + 1) * u] for n in range(4)]
+    r = [recurrent[:, n * u:(n + 1) * u] for n in range(4)]
+    b_ = [bias[n * u:(n + 1) * u] for n in range(4)]
+    for t in range(time):
+        xt = x[:, t]
+        i = sigmoid(xt @ w[0] + h @ r[0] + b_[0])
+        f = sigmoid(xt @ w[1] + h @ r[1] + b_[1])
+        g = np.tanh(xt @ w[2] + h @ r[2] + b_[2])
+        o = sigmoid(xt @ w[3] + h @ r[3] + b_[3])
+        c_new = f * c + i * g
+        h_new = o * np.tanh(c_new)
+        if mask is None:
+            h, c, prev_out = h_new, c_new, h_new
+        else:
+            m = np.asarray(mask[:, t], bool)[:, None]
+            h, c = np.where(m, h_new, h), np.where(m, c_new, c)
+            prev_out = np.where(m, h_new, prev_out)
+        outs[:, t] = prev_out
+    return outs, h, c
+
+
+def bahdanau(query, keys, w_q, w_k, v, key_mask=None):
+    """e(i, j) = v^T tanh(W_q q_i + W_k k_j), a = softmax_j e (padded keys
+    excluded), c_i = Σ_j a(i, j) k_j. v: (units,). Returns (context, weights)."""
+    batch, nq, _ = query.shape
+    nk = keys.shape[1]
+    e = np.zeros((batch, nq, nk))
+    for b in range(batch):
+        for i in range(nq):
+            for j in range(nk):
+                e[b, i, j] = v @ np.tanh(query[b, i] @ w_q + keys[b, j] @ w_k)
+    if key_mask is not None:
+        e = np.where(np.asarray(key_mask, bool)[:, None, :], e, -np.inf)
+    a = softmax(e, axis=2)
+    context = np.einsum("bij,bjd->bid", a, keys)
+    return context, a
+
+
+def mixture_of_experts(tokens, valid, router, w1, b1, w2, b2, top_k, capacity_factor, alpha):
+    """Switch/GShard routing written out token by token (document 002 §3.4):
+
+    p = softmax(x W_r); the top_k experts (ties: the lower index); gates = their
+    p, renormalised to sum 1 when top_k > 1; capacity C = ceil(k · valid / N ·
+    factor); every first choice, in token order, takes a slot if its expert has
+    one left, then every second choice; output = Σ over kept choices of gate ·
+    relu(x W1_e + b1_e) W2_e + b2_e (0 when nothing kept, and for padding);
+    aux = α N Σ_i f_i P_i with f_i = share of valid tokens whose first choice
+    is i and P_i = mean router probability over valid tokens."""
+    tokens = np.asarray(tokens, np.float64)
+    valid = np.ones(len(tokens), bool) if valid is None else np.asarray(valid, bool)
+    n = router.shape[1]
+    p = softmax(tokens @ router, axis=1)
+    choices = np.argsort(-p, axis=1, kind="stable")[:, :top_k]
+    gates = np.take_along_axis(p, choices, 1)
+    if top_k > 1:
+        gates = gates / gates.sum(1, keepdims=True)
+    count = int(valid.sum())
+    capacity = math.ceil(top_k * count / n * capacity_factor)
+    taken = [0] * n
+    kept = np.zeros((len(tokens), top_k), bool)
+    for j in range(top_k):
+        for t in range(len(tokens)):
+            if valid[t] and taken[choices[t, j]] < capacity:
+                taken[choices[t, j]] += 1
+                kept[t, j] = True
+    out = np.zeros((len(tokens), w2.shape[-1]))
+    for t in range(len(tokens)):
+        for j in range(top_k):
+            if kept[t, j]:
+                e = choices[t, j]
+                out[t] += gates[t, j] * (relu(tokens[t] @ w1[e] + b1[e]) @ w2[e] + b2[e])
+    f = np.array([np.sum(valid & (choices[:, 0] == i)) for i in range(n)]) / count
+    mean_p = p[valid].sum(0) / count
+    dropped = valid & ~kept.any(1)
+    return {"output": out, "capacity": capacity, "experts": choices, "gates": gates, "kept": kept,
+            "dropped": dropped, "load": np.array(taken) / count, "aux_loss": alpha * n * np.sum(f * mean_p),
+            "probabilities": p}
