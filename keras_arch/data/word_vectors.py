@@ -39,7 +39,8 @@ def word_piece_ids(words, pieces):
     tokenizer = tf_text.FastWordpieceTokenizer(pieces, token_out_type=tf.int32, unknown_token="[UNK]",
                                                no_pretokenization=True)
     ragged = tokenizer.tokenize(tf.constant(words))
-    return [row.numpy() for row in ragged]
+    # One conversion, then NumPy: iterating the ragged rows eagerly took a minute for 10k words.
+    return np.split(ragged.flat_values.numpy(), ragged.row_splits.numpy()[1:-1])
 
 
 def project(vectors, dim):
