@@ -72,8 +72,9 @@ def test_every_kind_of_write_honours_the_umask(tmp_path, mask):
     out = tmp_path / "out"
     out.mkdir()
     paths = {k: str(out / k) for k in ("servables", "ckpt", "plots", "tflite", "metrics")}
-    os.mkdir(paths["tflite"])
-    os.mkdir(paths["metrics"])
+    for made_here in (paths["tflite"], paths["metrics"]):  # --tflite and --metrics-json need their directory
+        os.mkdir(made_here)
+        os.chmod(made_here, 0o777 & ~mask)
     run = [sys.executable, "-m", "keras_arch.run", "cnn-doc001", "--epochs", "1", "--quiet",
            "--export", paths["servables"], "--checkpoint-dir", paths["ckpt"], "--plot", paths["plots"],
            "--tflite", os.path.join(paths["tflite"], "m.tflite"),
