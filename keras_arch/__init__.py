@@ -6,6 +6,11 @@ TensorFlow, TF Model Optimization and transformers, and transformers'
 TensorFlow side without torch. It is the one place that sets environment
 (``TF_USE_LEGACY_KERAS``, ``USE_TF``, ``USE_TORCH``); it imports no TensorFlow
 itself, so the CLI's ``--help`` stays instant.
+
+It also registers keras_arch's custom layers, schedules and losses with
+tf_keras as soon as TensorFlow is imported (``keras_arch/_autoregister.py``),
+so that a saved model of any arch loads with ``tf_keras.models.load_model``
+after nothing more than ``import keras_arch``.
 """
 import os as _os
 import sys as _sys
@@ -53,3 +58,7 @@ def _select_keras2():
 
 
 _select_keras2()
+
+from keras_arch import _autoregister  # noqa: E402
+
+_autoregister.install()

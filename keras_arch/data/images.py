@@ -59,18 +59,19 @@ def load_mnist_dir(data_dir, test_dir=None):
 
 
 def load_mnist_tfds(data_dir=None):
-    """MNIST through tensorflow-datasets (downloads once; needs a network)."""
+    """MNIST through tensorflow-datasets (downloads once; needs a network:
+    without one, fails within seconds and leaves nothing behind).
+
+    Args:
+        data_dir: tfds data directory (default $TFDS_DATA_DIR or ~/tensorflow_datasets).
+    """
+    from keras_arch.data import tfds as tfds_offline
+    datasets = tfds_offline.load("mnist", "--dataset mnist", ["train", "test"], data_dir, as_supervised=True)
     import tensorflow_datasets as tfds
-    try:
-        # Batches of 10k, not batch_size=-1: the whole-split load aborts the
-        # process on generator-backed datasets (tfds.testing.mock_data).
-        (x, y), (x_test, y_test) = [
-            [np.concatenate(parts) for parts in zip(*tfds.as_numpy(ds.batch(10_000)))]
-            for ds in tfds.load("mnist", split=["train", "test"], as_supervised=True,
-                                data_dir=data_dir)]
-    except Exception as e:  # tfds raises many types for a failed download
-        raise UsageError(f"--dataset mnist: tensorflow-datasets could not load MNIST ({type(e).__name__}: {e}); "
-                         "without a network use --data-dir with the IDX files") from None
+    # Batches of 10k, not batch_size=-1: the whole-split load aborts the
+    # process on generator-backed datasets (tfds.testing.mock_data).
+    (x, y), (x_test, y_test) = [
+        [np.concatenate(parts) for parts in zip(*tfds.as_numpy(ds.batch(10_000)))] for ds in datasets]
     x_train, y_train, x_val, y_val = stratified_split(
         x.astype(np.float32) / 255.0, y.astype(np.int64), VAL_FRACTION, SPLIT_SEED)  # (n, 28, 28, 1)
     return Splits("mnist-tfds", x_train, y_train, x_val, y_val, 10,

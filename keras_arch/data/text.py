@@ -71,13 +71,10 @@ def generated_reviews(n=4000, seed=0):
 
 
 def _imdb():
+    from keras_arch.data import tfds as tfds_offline
+    datasets = tfds_offline.load("imdb_reviews", "--dataset imdb", ["train", "test"], as_supervised=True)
     import tensorflow_datasets as tfds
-    try:
-        parts = [list(tfds.as_numpy(ds)) for ds in tfds.load("imdb_reviews", split=["train", "test"],
-                                                              as_supervised=True)]
-    except Exception as e:  # tfds raises many types for a failed download
-        raise UsageError(f"--dataset imdb: tensorflow-datasets could not load imdb_reviews ({type(e).__name__}); "
-                         "without a network use --data-dir") from None
+    parts = [list(tfds.as_numpy(ds)) for ds in datasets]
     decode = lambda rows: (np.array([t.decode("utf-8", "replace") for t, _ in rows], dtype=object),  # noqa: E731
                            np.array([int(y) for _, y in rows], dtype=np.int64))
     return decode(parts[0]), decode(parts[1])

@@ -12,9 +12,9 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import tempfile
 
 from keras_arch.errors import UsageError
+from keras_arch.io import staging_dir
 from keras_arch.serving import warmup
 
 
@@ -38,7 +38,7 @@ def export_servable(model, base_dir, name, signatures, warmup_requests=()):
         os.makedirs(model_dir, exist_ok=True)
     except OSError as e:
         raise UsageError(f"export base {base_dir}: cannot create {model_dir} ({e.strerror})") from None
-    tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=model_dir)
+    tmp = staging_dir(model_dir, ".tmp-export-")  # 0755 under umask 022: a server running as another user reads it
     try:
         model.save(tmp, save_format="tf", include_optimizer=False, signatures=signatures)
         if warmup_requests:

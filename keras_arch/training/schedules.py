@@ -8,6 +8,7 @@ SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup-cosine", "warm
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 
 
+@keras.utils.register_keras_serializable(package="keras_arch")  # saved with the optimizer
 class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warmup to ``peak`` over ``warmup_steps``, then cosine decay to 0."""
 
@@ -26,6 +27,7 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
+@keras.utils.register_keras_serializable(package="keras_arch")
 class WarmupLinear(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warmup to ``peak``, then linear decay to 0 (BERT fine-tuning)."""
 

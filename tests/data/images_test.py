@@ -54,8 +54,10 @@ def test_missing_directories_are_usage_errors(tmp_path):
         images.load(data_dir=str(tmp_path))
 
 
-def test_tfds_mnist_code_path_offline_with_mock_data():
+def test_tfds_mnist_code_path_offline_with_mock_data(monkeypatch):
     import tensorflow_datasets as tfds
+    from keras_arch.data import tfds as tfds_offline
+    monkeypatch.setattr(tfds_offline, "reachable", lambda *a, **k: True)  # mock_data stands in for the download
     with tfds.testing.mock_data(num_examples=300):
         s = images.load(dataset="mnist")
     assert s.name == "mnist-tfds"

@@ -60,8 +60,10 @@ def test_test_dir_must_have_the_same_classes(tmp_path):
         text.load(data_dir=str(tmp_path / "a"), test_dir=str(tmp_path / "c"))
 
 
-def test_imdb_through_tfds_offline_with_mock_data():
+def test_imdb_through_tfds_offline_with_mock_data(monkeypatch):
     import tensorflow_datasets as tfds
+    from keras_arch.data import tfds as tfds_offline
+    monkeypatch.setattr(tfds_offline, "reachable", lambda *a, **k: True)  # mock_data stands in for the download
     with tfds.testing.mock_data(num_examples=60):
         s = text.load(dataset="imdb")
     assert s.name == "imdb-tfds" and s.num_classes == 2 and s.sizes()["test"] == 60
