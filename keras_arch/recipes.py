@@ -105,6 +105,7 @@ register(Recipe(
     builder="keras_arch.models.seq2seq:seq2seq", builder_kwargs={"max_length": 25},
     data="keras_arch.data.sequences:load_reversal", datasets=("generated",),
     epochs=12, batch_size=64, learning_rate=3e-3, lr_schedule="cosine",
+    clipnorm=1.0,  # without it, 1 seed in 3 diverged late (token accuracy 0.84 instead of 0.98-1.0)
     signatures="keras_arch.models.seq2seq:signatures",
     serving_samples="keras_arch.models.seq2seq:serving_samples",
     serving_input="source", serving_output="tokens",

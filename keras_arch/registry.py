@@ -30,6 +30,9 @@ class Recipe:
     optimizer: str = "adam"
     lr_schedule: str = "constant"
     warmup_epochs: float = 0.0
+    # Clip the gradients' global norm to this (None: no clipping). Recurrent
+    # encoder-decoders need it: a rare exploding step undoes a run.
+    clipnorm: Optional[float] = None
     augment_shift: int = 0  # random translation of training images, in pixels
     # Per-data changes to the training recipe, keyed by the data's family
     # ("digits", "mnist"): a 1.3k-image set needs more epochs than 54k images.

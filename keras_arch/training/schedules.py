@@ -83,12 +83,19 @@ def make_schedule(kind, learning_rate, total_steps, warmup_steps=0):
 
 
 def make_optimizer(name, schedule, clipnorm=None):
+    """The named optimizer over ``schedule``.
+
+    Args:
+        name: one of OPTIMIZERS (the ``--optimizer`` values).
+        schedule: a learning rate or a LearningRateSchedule.
+        clipnorm: clip the gradients' global norm to this (None: no clipping).
+    """
     if name == "sgd":
-        return keras.optimizers.SGD(schedule)
+        return keras.optimizers.SGD(schedule, global_clipnorm=clipnorm)
     if name == "momentum":
-        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
+        return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, global_clipnorm=clipnorm)
     if name == "adam":
-        return keras.optimizers.Adam(schedule)
+        return keras.optimizers.Adam(schedule, global_clipnorm=clipnorm)
     if name == "adamw":
         return keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=clipnorm)
     raise UsageError(f"unknown --optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")

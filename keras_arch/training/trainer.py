@@ -67,6 +67,7 @@ class RunOptions:
                    test_dir=self.test_dir,
                    warmup_epochs=recipe.by_data.get(data_family, {}).get("warmup_epochs", recipe.warmup_epochs),
                    augment_shift=recipe.by_data.get(data_family, {}).get("augment_shift", recipe.augment_shift),
+                   clipnorm=recipe.clipnorm,
                    builder=recipe.builder, builder_kwargs=dict(recipe.builder_kwargs),
                    source=recipe.source, jit=self.jit, mixed_precision=self.mixed_precision,
                    strategy=self.strategy or "auto")
@@ -107,7 +108,7 @@ def optimizer_for(cfg, steps_per_epoch):
     total = cfg["epochs"] * steps_per_epoch
     warmup = schedules.warmup_steps(cfg.get("warmup_epochs", 0), steps_per_epoch, total)
     return schedules.make_optimizer(cfg["optimizer"], schedules.make_schedule(
-        cfg["lr_schedule"], cfg["learning_rate"], total, warmup))
+        cfg["lr_schedule"], cfg["learning_rate"], total, warmup), clipnorm=cfg.get("clipnorm"))
 
 
 def finish(name, model, recipe, splits, options, metrics, plot_fns=()):

@@ -69,6 +69,20 @@ def test_sgd_steps_by_the_schedule_value_at_its_iteration():
     assert schedules.make_optimizer("adamw", 0.1).weight_decay == pytest.approx(0.01)
 
 
+def test_clipnorm_scales_the_whole_gradient_to_that_global_norm():
+    """Gradients (3, 4) and (12,) have global norm 13; clipped to 1.0 they are
+    scaled by 1/13 together (per-tensor clipping would give 0.6, 0.8 and 1)."""
+    import tensorflow as tf
+    for name in ("sgd", "momentum", "adam", "adamw"):
+        assert schedules.make_optimizer(name, 0.1, clipnorm=1.0).global_clipnorm == pytest.approx(1.0), name
+    opt = schedules.make_optimizer("sgd", 0.5, clipnorm=1.0)
+    a, b = tf.Variable([1.0, 1.0]), tf.Variable([1.0])
+    opt.apply_gradients([(tf.constant([3.0, 4.0]), a), (tf.constant([12.0]), b)])
+    np.testing.assert_allclose(a.numpy(), [1 - 0.5 * 3 / 13, 1 - 0.5 * 4 / 13], rtol=1e-6)
+    np.testing.assert_allclose(b.numpy(), [1 - 0.5 * 12 / 13], rtol=1e-6)
+    assert schedules.make_optimizer("sgd", 0.5).global_clipnorm is None
+
+
 def test_every_schedule_and_optimizer_builds():
     for name in schedules.OPTIMIZERS:
         assert schedules.make_optimizer(name, 0.1).learning_rate.numpy() == np.float32(0.1)
@@ -76,3 +90,12 @@ def test_every_schedule_and_optimizer_builds():
         schedules.make_schedule("linear", 0.1, 10)
     with pytest.raises(UsageError, match="unknown --optimizer"):
         schedules.make_optimizer("rmsprop", 0.1)
+
+
+def test_the_trainer_clips_as_the_recipe_says():
+    from keras_arch import registry
+    from keras_arch.training.trainer import RunOptions, optimizer_for
+    cfg = RunOptions().resolved(registry.get("seq2seq"))
+    assert cfg["clipnorm"] == 1.0
+    assert optimizer_for(cfg, 10).global_clipnorm == pytest.approx(1.0)
+    assert optimizer_for(RunOptions().resolved(registry.get("cnn")), 10).global_clipnorm is None
