@@ -21,10 +21,14 @@ Every refusal is an InvalidArgumentError (gRPC INVALID_ARGUMENT, REST 400).
 A batch of 0 needs nothing here: every arch's graph returns empty outputs of
 the right shape for it (tested per arch and signature).
 
-Cost: one op per input for the shape (EnsureShape), one for finiteness
-(CheckNumerics), five for the pixel range; the checks chain in front of the
-model so that the first failing one reports, in this order.
-benchmarks/serving_contract.py measures them on the ``cnn``'s batch-1 latency.
+Cost: the shape check is one op (EnsureShape) in front of the model. The
+value checks (one CheckNumerics; three elementwise ops and another for the
+pixel range) run beside the model, and the call waits for them (stateful ops
+are a tf.function's control outputs), so on an idle core they are off the
+critical path; a NaN/Inf or 0-255 image cannot make the
+model itself fail. The range test reads the finite check's output, so NaN is
+always reported as NaN. benchmarks/serving_contract.py measures the cost on
+the ``cnn``'s batch-1 latency.
 """
 import tensorflow as tf
 
@@ -65,28 +69,30 @@ def check_shape(x, shape, name):
 
 
 def check_input(x, spec):
-    """The contract for one input: shape, then finite values, then (images)
-    the pixel range. Returns ``x`` behind the checks.
+    """The contract for one input.
 
     Args:
         x: the tensor fed to the signature.
         spec: its declared, named TensorSpec.
+
+    Returns:
+        (``x`` behind the shape check, for the model to read; the value
+        checks, ops that fail on NaN/Inf and, for images, on pixels outside
+        [0, 1], for the outputs to wait on).
     """
     x = tf.ensure_shape(x, spec.shape)  # one op; its message has both whole shapes
     if not x.dtype.is_floating:
-        return x
-    x = tf.debugging.check_numerics(x, f"input {spec.name} holds NaN or Inf values; every value must be finite")
-    if spec.name in IMAGE_INPUTS:
-        # sqrt(x(1 - x)) is NaN exactly where a finite x is outside [0, 1]:
-        # three elementwise ops and one CheckNumerics cost less than a
-        # reduction and an Assert (measured: 1.6% of the cnn's batch-1
-        # latency against 3.4%).
-        in_range = tf.debugging.check_numerics(tf.sqrt(x * (1.0 - x)), (
-            f"input {spec.name} holds pixel values outside [0, 1]; scale 0-255 pixels by dividing them by 255 "
-            "[range test: sqrt(x(1 - x)) is NaN outside [0, 1]]"))
-        with tf.control_dependencies([in_range]):
-            x = tf.identity(x)
-    return x
+        return x, []
+    finite = tf.debugging.check_numerics(x, f"input {spec.name} holds NaN or Inf values; every value must be finite")
+    if spec.name not in IMAGE_INPUTS:
+        return x, [finite]
+    # sqrt(x(1 - x)) is NaN exactly where a finite x is outside [0, 1]; it
+    # reads the finite check's output, so NaN is reported as NaN.
+    in_range = tf.debugging.check_numerics(
+        tf.sqrt(finite * (1.0 - finite)),
+        f"input {spec.name} holds pixel values outside [0, 1]; scale 0-255 pixels by dividing them by 255 "
+        "[range test: sqrt(x(1 - x)) is NaN outside [0, 1]]")
+    return x, [in_range]
 
 
 def guard(fn):
@@ -98,8 +104,8 @@ def guard(fn):
 
     Returns:
         A ``tf.function`` with the same input signature and outputs that
-        checks its inputs first (see the module docstring). Guarding twice
-        is a no-op.
+        checks its inputs (see the module docstring). Guarding twice is a
+        no-op.
     """
     if getattr(fn, "_keras_arch_guarded", False):
         return fn
@@ -108,7 +114,9 @@ def guard(fn):
 
     @tf.function(input_signature=specs)
     def serve(*inputs):
-        inputs = [check_input(x, spec) for x, spec in zip(inputs, specs)]
+        checked = [check_input(x, spec) for x, spec in zip(inputs, specs)]
+        inputs = [x for x, _ in checked]
+        value_checks = [c for _, checks in checked for c in checks]
         if len(inputs) > 1:
             batches = tf.stack([tf.shape(x)[0] for x in inputs])
             same = tf.debugging.Assert(
@@ -117,6 +125,11 @@ def guard(fn):
                 summarize=_SUMMARIZE)
             with tf.control_dependencies([same]):
                 inputs = [tf.identity(x) for x in inputs]
+        # The value checks run beside the model (the shape check alone gates
+        # it: a wrong shape would fail inside it). They need no edge to the
+        # outputs: CheckNumerics is stateful, and tf.function makes every
+        # stateful op a control output that the call waits for.
+        del value_checks
         return inner(*inputs)
 
     serve._keras_arch_guarded = True
