@@ -3,6 +3,7 @@
   python -m keras_arch.export ARCH --model PATH --base BASE        a saved Keras model
   python -m keras_arch.export --checkpoint-dir DIR --base BASE     a run's best checkpoint
   python -m keras_arch.export --model-config BASE                  BASE/models.config for every model
+                                                                   (and BASE/batching_parameters.txt)
   python -m keras_arch.export --show PATH                          saved_model_cli show --all, TF-Text ops loaded
   python -m keras_arch.export --example-request ARCH               a REST request body for ARCH's export
 """
@@ -23,8 +24,15 @@ def build_parser():
     p.add_argument("--model", metavar="PATH", help="a saved Keras model (.keras file or SavedModel directory)")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="a run's --checkpoint-dir")
     p.add_argument("--base", metavar="BASE", help="TF Serving base directory to export into")
-    p.add_argument("--model-config", metavar="BASE", help="write BASE/models.config for every model under BASE")
+    p.add_argument("--model-config", metavar="BASE",
+                   help="write BASE/models.config for every model under BASE, and BASE/batching_parameters.txt")
     p.add_argument("--mount-path", default="/models", help="where BASE is mounted in the server (default /models)")
+    p.add_argument("--version-policy", default="latest", metavar="POLICY",
+                   help="versions the server loads, with --model-config: latest (default: the newest), "
+                        "latest:N, all, or specific:V1,V2")
+    p.add_argument("--batch-threads", type=cli.positive_int, metavar="N",
+                   help="num_batch_threads (and max_enqueued_batches) in batching_parameters.txt: "
+                        "the serving machine's CPU cores (default: 2, measured here)")
     p.add_argument("--show", metavar="PATH", help="print every signature of an export (saved_model_cli show --all)")
     p.add_argument("--example-request", metavar="ARCH", help="print a REST predict body for ARCH")
     p.add_argument("--format", choices=("instances", "inputs"), default="instances",
@@ -67,9 +75,15 @@ def _main(argv):
     args = build_parser().parse_args(argv)
     if args.model_config:
         from keras_arch.serving import model_config
-        path, names = model_config.write(args.model_config, args.mount_path)
-        print(f"{path}: {', '.join(names)}")
+        policy = model_config.parse_policy(args.version_policy)
+        config, batching, names = model_config.write(args.model_config, args.mount_path, policy,
+                                                     args.batch_threads)
+        print(f"{config}: {', '.join(names)}")
+        print(f"{batching}: for --enable_batching --batching_parameters_file="
+              f"{args.mount_path.rstrip('/')}/{model_config.BATCHING_FILE}")
         return 0
+    if args.version_policy != "latest" or args.batch_threads:
+        raise UsageError("--version-policy and --batch-threads go with --model-config BASE")
     if args.show:
         return show(args.show)
     if args.example_request:

@@ -43,6 +43,10 @@ class InGraphBertTokenizer(tf.Module):
         cls = tf.fill([batch, 1], self.cls_id)
         sep = tf.fill([batch, 1], self.sep_id)
         ids = tf.concat([tf.RaggedTensor.from_tensor(cls), ids, tf.RaggedTensor.from_tensor(sep)], axis=1)
-        input_ids = ids.to_tensor(default_value=self.pad_id)  # (batch, longest)
-        mask = tf.ones_like(ids, tf.int32).to_tensor(0)
+        # (batch, longest). Every sentence has at least [CLS] and [SEP]; an
+        # empty batch gets that width too, (0, 2), for which BERT's attention
+        # matmuls are defined ((0, 0) fails: "Matrix size-incompatible").
+        shape = tf.stack([batch, tf.maximum(tf.cast(ids.bounding_shape(axis=1), tf.int32), 2)])
+        input_ids = ids.to_tensor(default_value=self.pad_id, shape=shape)
+        mask = tf.ones_like(ids, tf.int32).to_tensor(0, shape=shape)
         return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": tf.zeros_like(input_ids)}

@@ -25,11 +25,23 @@ def versions(model_dir):
     return sorted(int(n) for n in os.listdir(model_dir) if n.isdigit())
 
 
-def export_servable(model, base_dir, name, signatures, warmup_requests=()):
+def export_servable(model, base_dir, name, signatures, warmup_requests=(), checks=True):
     """Write ``model`` with ``signatures`` as the next version of BASE/name; return its path.
 
-    ``warmup_requests``: (signature_name, {input_name: array}) pairs recorded in
-    assets.extra for the server to replay at load time.
+    Args:
+        model: the tf_keras model (its variables are saved once, shared by
+            every signature).
+        base_dir: TF Serving's base directory; created if missing.
+        name: the model's name under BASE (and in models.config).
+        signatures: {signature name: tf.function with a named input_signature};
+            each is wrapped with the serving input contract
+            (:func:`keras_arch.serving.signatures.guard`) unless ``checks`` is False.
+        warmup_requests: (signature_name, {input_name: array}) pairs recorded in
+            assets.extra for the server to replay at load time.
+        checks: False exports the signatures as given (for measuring the checks' cost).
+
+    Returns:
+        The new version directory.
     """
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
         raise UsageError(f"export base {base_dir}: exists and is not a directory")
@@ -38,6 +50,9 @@ def export_servable(model, base_dir, name, signatures, warmup_requests=()):
         os.makedirs(model_dir, exist_ok=True)
     except OSError as e:
         raise UsageError(f"export base {base_dir}: cannot create {model_dir} ({e.strerror})") from None
+    if checks:
+        from keras_arch.serving.signatures import guard_all
+        signatures = guard_all(signatures)
     tmp = staging_dir(model_dir, ".tmp-export-")  # 0755 under umask 022: a server running as another user reads it
     try:
         model.save(tmp, save_format="tf", include_optimizer=False, signatures=signatures)

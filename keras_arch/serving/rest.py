@@ -81,9 +81,25 @@ def format_response(outputs, fmt):
 
 
 def predict(loaded, body):
-    """Answer a REST predict body with a loaded SavedModel, as TF Serving would."""
+    """Answer a REST predict body as TF Serving would.
+
+    Args:
+        loaded: a SavedModel loaded with ``tf.saved_model.load``, or a
+            :class:`keras_arch.serving.session.SessionServable` (TF Serving's
+            own path: tensors fed by name, nothing checked before the graph).
+        body: the request, decoded from JSON.
+
+    Returns:
+        The response body ({"predictions": ...} or {"outputs": ...}).
+    """
     import tensorflow as tf
     signature_name = body.get("signature_name", "serving_default")
+    from keras_arch.serving.session import SessionServable
+    if isinstance(loaded, SessionServable):
+        if signature_name not in loaded.signature_defs:
+            raise UsageError(f"signature {signature_name!r} not found; have {loaded.signature_names}")
+        inputs, fmt = parse(body, loaded.input_specs(signature_name))
+        return format_response(loaded.run(signature_name, inputs), fmt)
     if signature_name not in loaded.signatures:
         raise UsageError(f"signature {signature_name!r} not found; have {sorted(loaded.signatures)}")
     fn = loaded.signatures[signature_name]

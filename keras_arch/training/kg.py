@@ -208,20 +208,17 @@ def signatures(model, recipe):
     top_k_tails: (head, relation) ids -> the TOP_K best tails and their scores."""
     import tensorflow as tf
     from keras_arch.models.kg import triple_model
-    from keras_arch.serving.signatures import check_shape
     triples = triple_model(model)
     k = min(TOP_K, model.get_layer("scorer").num_entities)
     ids = lambda name: tf.TensorSpec([None], tf.int32, name=name)  # noqa: E731
 
     @tf.function(input_signature=[ids("head"), ids("relation"), ids("tail")])
     def score(head, relation, tail):
-        x = {n: check_shape(v, [None], n) for n, v in (("head", head), ("relation", relation), ("tail", tail))}
-        return {"scores": triples(x, training=False)}
+        return {"scores": triples({"head": head, "relation": relation, "tail": tail}, training=False)}
 
     @tf.function(input_signature=[ids("head"), ids("relation")])
     def top_k(head, relation):
-        scores = model({"head": check_shape(head, [None], "head"),
-                        "relation": check_shape(relation, [None], "relation")}, training=False)
+        scores = model({"head": head, "relation": relation}, training=False)
         best = tf.math.top_k(scores, k)  # (batch, k)
         return {"tails": best.indices, "scores": best.values}
 

@@ -29,3 +29,16 @@ def loaded(exported):
             cache[arch] = load_servable(exported[1][arch][3])
         return cache[arch]
     return get
+
+
+@pytest.fixture(scope="session")
+def served(exported):
+    """arch -> its export loaded as TF Serving loads it (a TF1 session fed by name)."""
+    from keras_arch.serving.session import SessionServable
+    cache = {}
+
+    def get(arch):
+        if arch not in cache:
+            cache[arch] = SessionServable(exported[1][arch][3])
+        return cache[arch]
+    return get
