@@ -28,20 +28,21 @@ ALL_OPTIONS = (
     "--export", "--checkpoint-dir", "--plot", "--logdir", "--metrics-json", "--quiet",
 )
 
-# Reasons. Compression ones quote the support matrix where it says "no".
-BERT_ONLY = "bert's pretrained encoder only"
-KG_ONLY = "knowledge-graph archs (kg, kg-distmult, kg-transe) only"
-KG_MLP_ONLY = "kg's MLP scorer only (DistMult and TransE combine nothing)"
+# Reasons (short: they are README cells too). Compression ones quote the
+# support matrix where it says "no".
+BERT_ONLY = "bert only"
+KG_ONLY = "kg archs only"
+KG_MLP_ONLY = "kg's MLP scorer only"
 TRANSFER_ONLY = "transfer only"
-GENERATED = "trains on generated data only"
-FULL_BATCH = "single-fit archs only; this arch runs its own schedule of fits"
+GENERATED = "generated data only"
+FULL_BATCH = "single-fit archs only (this one runs its own fits)"
 NO_COMPRESSION_STAGE = "its runner has no compression stage"
-NO_COMPRESSION = "nothing to compress here (--prune, --qat and --tflite are refused)"
-NO_RESUME = "its runner neither checkpoints nor resumes (single-fit archs and crossmodal do)"
-SEVERAL_INPUTS = "several inputs; keras_arch's TFLite path converts one-input models (support matrix)"
-SUBCLASSED = "bert (TFBertModel) is a subclassed Keras model; tfmot wraps functional layers only (support matrix)"
-EARLY_EXIT_QUANT = "tfmot finds no layer to quantize in the early-exit model (support matrix)"
-ATTENTION_INT8 = "TF's int8 converter crashes on Embedding+LSTM+Attention (support matrix: signal 11)"
+NO_COMPRESSION = "needs --qat, --tflite or --prune, all refused here"
+NO_RESUME = "its runner neither checkpoints nor resumes"
+SEVERAL_INPUTS = "several inputs; the TFLite path converts one-input models (support matrix)"
+SUBCLASSED = "TFBertModel is a subclassed model; tfmot wraps functional layers only (support matrix)"
+EARLY_EXIT_QUANT = "tfmot finds no layer to quantize (support matrix)"
+ATTENTION_INT8 = "TF's int8 converter crashes on Embedding+LSTM+Attention (support matrix)"
 
 
 def _family_options(*keep):
@@ -66,7 +67,7 @@ def _runner(prune=NO_COMPRESSION_STAGE, qat=NO_COMPRESSION_STAGE, tflite=NO_COMP
 _SINGLE_FIT = _family_options()
 _KG = {**_family_options("--combine", "--negatives"),
        **_runner(tflite=SEVERAL_INPUTS),
-       "--test-dir": "put test.txt in --data-dir instead"}
+       "--test-dir": "put test.txt in --data-dir"}
 
 # arch -> {option: why it is refused}. Any option not listed is honoured.
 REFUSED = {
@@ -74,8 +75,8 @@ REFUSED = {
     "cnn-doc000": _SINGLE_FIT,
     "cnn-doc001": _SINGLE_FIT,
     "distill": {**_family_options(), **_runner(),
-                "--plot": "the student's fit keeps no history; only the cnn teacher's curves would be drawn",
-                "--logdir": "the student's fit has no callbacks; only the cnn teacher would be logged"},
+                "--plot": "only the cnn teacher's curves would be drawn",
+                "--logdir": "only the cnn teacher's fit would be logged"},
     "lstm": {**_SINGLE_FIT, "--data-dir": GENERATED, "--test-dir": GENERATED},
     "lstm-doc001": _SINGLE_FIT,
     "attention": {**_SINGLE_FIT, "--tflite": ATTENTION_INT8},
@@ -83,14 +84,14 @@ REFUSED = {
     "seq2seq": {**_SINGLE_FIT, "--data-dir": GENERATED, "--test-dir": GENERATED, "--tflite": SEVERAL_INPUTS},
     "bert": {**_family_options("--pretrained", "--max-length", "--freeze-encoder"),
              **_runner(prune=SUBCLASSED, qat=SUBCLASSED, tflite=SEVERAL_INPUTS),
-             "--optimizer": "fixed by the fine-tuning recipe: AdamW, clipnorm 1.0",
-             "--lr-schedule": "fixed by the fine-tuning recipe: 10% linear warmup, then linear decay",
-             "--jit": "its fine-tuning compiles without XLA",
+             "--optimizer": "fine-tuning uses AdamW with clipnorm 1.0",
+             "--lr-schedule": "fine-tuning uses 10% linear warmup, then linear decay",
+             "--jit": "fine-tuning compiles without XLA",
              "--plot": "draws no plots"},
     "moe": _SINGLE_FIT,
-    "early-exit": {**_family_options(), **_runner(qat=EARLY_EXIT_QUANT, tflite=EARLY_EXIT_QUANT)},
+    "early-exit": {**_family_options(), **_runner(qat=EARLY_EXIT_QUANT)},
     "transfer": {**_family_options("--labels-per-class"), **_runner(),
-                 "--lr-schedule": "its phases train at constant rates (the learning rate, then a tenth of it)",
+                 "--lr-schedule": "constant rates per phase (the learning rate, then a tenth)",
                  "--jit": "its phases compile without XLA",
                  "--plot": "keeps no training history to plot",
                  "--logdir": "its fits have no callbacks"},
