@@ -7,6 +7,23 @@ from keras_arch.errors import TrainingError, UsageError
 
 
 class Parser(argparse.ArgumentParser):
+    """No prefix matching (``--epoch`` is not ``--epochs``) and no empty
+    strings: ``--data-dir ""`` is a mistake, not "use the default"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            value = getattr(namespace, action.dest, None)
+            if (isinstance(action, argparse._StoreAction) and isinstance(value, str)
+                    and not value.strip() and value != action.default):
+                name = "/".join(action.option_strings) or action.dest
+                self.error(f"argument {name}: expected a non-empty value, got {value!r}")
+        return namespace, extras
+
     def error(self, message):  # argparse would print the whole usage block first
         raise UsageError(message)
 
@@ -26,6 +43,7 @@ def checked(convert, ok, expected):
 
 positive_int = checked(int, lambda v: v > 0, "a positive integer")
 positive_float = checked(float, lambda v: v > 0, "a positive number")
+seed = checked(int, lambda v: 0 <= v <= 2 ** 32 - 1, "a seed in 0 .. 2**32-1")
 sparsity = checked(float, lambda v: 0 < v < 1, "a sparsity in (0, 1)")
 
 

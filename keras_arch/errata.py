@@ -88,7 +88,8 @@ def text():
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m keras_arch.errata", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m keras_arch.errata", description=__doc__.split("\n\n")[0],
+                                allow_abbrev=False)
     p.add_argument("--readme", metavar="FILE", help="rewrite the table between the errata markers of FILE")
     args = p.parse_args(argv)
     table = render()

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from keras_arch import cli, registry
+from keras_arch import cli, options as arch_options, paths, registry
 from keras_arch.errors import UsageError
 from keras_arch.io import write_atomic
 
@@ -34,12 +34,12 @@ def build_parser():
     t.add_argument("--lr-schedule", choices=("constant", "step", "exponential", "cosine", "warmup-cosine", "warmup-linear"))
     t.add_argument("--full-batch", action="store_true",
                    help="full-batch gradient descent: one step per epoch over the whole training set")
-    t.add_argument("--seed", type=int, default=0, help="same seed, same metrics (default 0)")
+    t.add_argument("--seed", type=cli.seed, default=0, help="same seed, same metrics (0 .. 2**32-1, default 0)")
     b = p.add_argument_group("pretrained encoders (bert)")
     b.add_argument("--pretrained", metavar="DIR",
                    help="a local Hugging Face BERT directory (tf_model.h5 or model.safetensors, vocab.txt); "
                         "default: the packaged all-MiniLM-L6-v2")
-    b.add_argument("--max-length", type=cli.positive_int, default=128, help="tokens per sentence, [CLS] and [SEP] included")
+    b.add_argument("--max-length", type=cli.positive_int, help="tokens per sentence, [CLS] and [SEP] included (default 128)")
     b.add_argument("--freeze-encoder", action="store_true", help="train only the classification head")
     k = p.add_argument_group("knowledge graphs (kg, kg-distmult, kg-transe)")
     k.add_argument("--combine", choices=("concat", "sum"),
@@ -57,7 +57,7 @@ def build_parser():
     c.add_argument("--tflite", metavar="PATH", help="write a full-int8 .tflite to PATH and a float one beside it")
     c.add_argument("--per-channel", action="store_true",
                    help="quantize conv kernels per channel (default per tensor: a smaller .tflite)")
-    c.add_argument("--compress-epochs", type=cli.positive_int, default=2, help="fine-tuning epochs for --prune (default 2; --qat uses half)")
+    c.add_argument("--compress-epochs", type=cli.positive_int, help="fine-tuning epochs for --prune (default 2; --qat uses half)")
     s = p.add_argument_group("distribution and devices")
     s.add_argument("--strategy", choices=("auto", "one-device", "mirrored", "multi-worker"),
                    help="tf.distribute strategy (default auto: MirroredStrategy over several GPUs, else none); "
@@ -125,19 +125,34 @@ def main(argv=None):
     return cli.run_main(PROG, _main, argv)
 
 
+def given_options(parser, args):
+    """The options this command line sets (flags whose value is not the default)."""
+    return [a.option_strings[0] for a in parser._actions
+            if a.option_strings and a.dest not in ("help", "list")
+            and getattr(args, a.dest) != a.default]
+
+
+def pre_checks(parser, args):
+    """Everything that can be refused from the command line alone, before any
+    data is read or TensorFlow is imported: options the arch does not honour,
+    output paths it could not write, a checkpoint directory of another arch."""
+    arch_options.check(args.arch, given_options(parser, args))
+    paths.check_outputs(args, args.arch)
+    if args.checkpoint_dir:
+        from keras_arch.training import checkpoints  # TensorFlow-free at import
+        checkpoints.check_arch(args.checkpoint_dir, args.arch)
+
+
 def _main(argv):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.list:
         print(list_text())
         return 0
     if not args.arch:
         raise UsageError("an ARCH is required (see --list)")
     registry.get(args.arch)  # unknown arch: answer before TensorFlow loads
-    for flag, path in (("--metrics-json", args.metrics_json), ("--tflite", args.tflite)):
-        if path and os.path.isdir(path):
-            raise UsageError(f"{flag} {path}: is a directory")
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise UsageError(f"{flag} {path}: directory {os.path.dirname(os.path.abspath(path))} does not exist")
+    pre_checks(parser, args)
 
     from keras_arch.training import distribute
     distribute.configure_devices(args.logical_devices)  # before TensorFlow initialises
@@ -147,9 +162,9 @@ def _main(argv):
                          learning_rate=args.learning_rate, optimizer=args.optimizer,
                          lr_schedule=args.lr_schedule, seed=args.seed, export=args.export,
                          checkpoint_dir=args.checkpoint_dir, plot=args.plot, prune=args.prune, qat=args.qat,
-                         tflite=args.tflite, compress_epochs=args.compress_epochs,
+                         tflite=args.tflite, compress_epochs=args.compress_epochs or 2,
                          per_channel=args.per_channel, pretrained=args.pretrained,
-                         max_length=args.max_length, freeze_encoder=args.freeze_encoder,
+                         max_length=args.max_length or 128, freeze_encoder=args.freeze_encoder,
                          combine=args.combine, negatives=args.negatives,
                          labels_per_class=args.labels_per_class, full_batch=args.full_batch,
                          strategy=args.strategy, mixed_precision=args.mixed_precision, jit=args.jit,

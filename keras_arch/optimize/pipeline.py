@@ -68,11 +68,11 @@ def compress(model, recipe, cfg, splits, prune=None, qat=False, tflite=None, epo
         float_bytes = tflite_lib.convert(model if qat else current, batch_size=batch)
         int8_bytes = tflite_lib.convert(current, int8=True, representative=rep, batch_size=batch,
                                         per_channel=per_channel)
-        stem = tflite[:-len(".tflite")] if tflite.endswith(".tflite") else tflite
+        from keras_arch.paths import tflite_float_path
         write_atomic(tflite, int8_bytes)
-        write_atomic(stem + "-float.tflite", float_bytes)
+        write_atomic(tflite_float_path(tflite), float_bytes)
         stages["tflite"] = {
-            "int8_path": tflite, "float_path": stem + "-float.tflite",
+            "int8_path": tflite, "float_path": tflite_float_path(tflite),
             "int8_bytes": len(int8_bytes), "float_bytes": len(float_bytes),
             "int8_gzip_bytes": prune_lib.bytes_gzip_size(int8_bytes),
             "size_ratio": len(int8_bytes) / len(float_bytes),

@@ -120,7 +120,8 @@ def write_readme(path, table_text):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m keras_arch.optimize.support", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m keras_arch.optimize.support", description=__doc__.split("\n\n")[0],
+                                allow_abbrev=False)
     p.add_argument("--readme", metavar="FILE", help="rewrite the table between the support-matrix markers of FILE")
     args = p.parse_args(argv)
     table = render(matrix())

@@ -49,7 +49,7 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
 def _convert_main(argv=None):
     """Child process: python -m keras_arch.optimize.tflite DIR [--int8 [--per-channel] [--batch N]]."""
     import argparse
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(allow_abbrev=False)
     p.add_argument("dir")
     p.add_argument("--int8", action="store_true")
     p.add_argument("--per-channel", action="store_true")

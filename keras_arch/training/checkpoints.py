@@ -51,22 +51,54 @@ def _has_backup(directory):
     return any(files for _, _, files in os.walk(os.path.join(directory, BACKUP)))
 
 
-def check_same_run(directory, run_info):
-    """Refuse to resume a different run from DIR."""
+START_OVER = "remove it or choose another --checkpoint-dir"
+
+
+def _state(directory):
+    return "was interrupted" if _has_backup(directory) else "finished"
+
+
+def _recorded(directory):
+    """DIR/run.json as a dict, None when there is none (a fresh directory)."""
     path = os.path.join(directory, RUN)
-    if not os.path.isfile(path) or not _has_backup(directory):
-        return
+    if not os.path.isfile(path):
+        return None
     try:
         with open(path) as f:
             before = json.load(f)
-        old = {"arch": before["arch"], **{k: before["config"].get(k) for k in SAME_RUN if k != "arch"}}
-    except (ValueError, KeyError, TypeError) as e:
-        raise UsageError(f"--checkpoint-dir {directory}: corrupt {RUN} ({e})") from None
+    except (ValueError, OSError) as e:
+        raise UsageError(f"--checkpoint-dir {directory}: corrupt {RUN} ({e}); {START_OVER}") from None
+    if not (isinstance(before, dict) and isinstance(before.get("arch"), str)
+            and isinstance(before.get("config"), dict)):
+        raise UsageError(f"--checkpoint-dir {directory}: corrupt {RUN} (no arch and config); {START_OVER}")
+    return before
+
+
+def check_arch(directory, arch):
+    """Refuse DIR when its run.json names another arch, finished or not.
+    TensorFlow-free: ``run`` calls it before reading any data."""
+    before = _recorded(directory)
+    if before is not None and before["arch"] != arch:
+        raise UsageError(f"--checkpoint-dir {directory}: holds a different run (arch {before['arch']!r} -> "
+                         f"{arch!r}) that {_state(directory)}; {START_OVER}")
+
+
+def check_same_run(directory, run_info):
+    """Refuse DIR when it holds a different run (arch or SAME_RUN config),
+    whether that run finished or was interrupted. The same run again resumes
+    an interrupted run; after a finished one it trains again from epoch 1
+    (BackupAndRestore leaves nothing to resume), replacing best.weights.h5
+    and run.json and appending its epochs to history.csv."""
+    before = _recorded(directory)
+    if before is None:
+        return
+    old = {"arch": before["arch"], **{k: before["config"].get(k) for k in SAME_RUN if k != "arch"}}
     new = {"arch": run_info["arch"], **{k: run_info["config"].get(k) for k in SAME_RUN if k != "arch"}}
     changed = {k: (old[k], new[k]) for k in SAME_RUN if old[k] != new[k]}
     if changed:
         what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
-        raise UsageError(f"--checkpoint-dir {directory} holds a different run ({what}); use another directory")
+        raise UsageError(f"--checkpoint-dir {directory}: holds a different run ({what}) that "
+                         f"{_state(directory)}; {START_OVER}")
 
 
 def callbacks(directory, run_info, chief=True):

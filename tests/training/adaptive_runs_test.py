@@ -73,6 +73,6 @@ def test_full_batch_is_one_step_per_epoch_and_refuses_runners(tmp_path):
     m, _ = run_json(tmp_path, "cnn-doc000", "--full-batch", "--epochs", "2", "--optimizer", "sgd")
     assert m["config"]["batch_size"] == m["data"]["train"] == 1257
     out = run_cli("transfer", "--full-batch", timeout=60)
-    assert out.returncode == 2 and "--full-batch applies to single-fit archs" in out.stderr
+    assert out.returncode == 2 and "--full-batch is not supported for transfer: single-fit archs only" in out.stderr
     out = run_cli("cnn", "--full-batch", "--batch-size", "8", timeout=60)
     assert out.returncode == 2 and "contradict" in out.stderr

@@ -1,0 +1,85 @@
+"""Output paths checked before a run reads data or imports TensorFlow: a run
+that could not write its results is refused at once, not after training.
+
+Each check raises :class:`~keras_arch.errors.UsageError` with one line
+``--flag PATH: reason`` and creates nothing.
+"""
+import os
+
+from keras_arch.errors import UsageError
+
+
+def tflite_float_path(path):
+    """Where ``--tflite PATH`` writes the float model: beside the int8 one."""
+    stem = path[:-len(".tflite")] if path.endswith(".tflite") else path
+    return stem + "-float.tflite"
+
+
+def _writable_dir(path):
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+def _parent(flag, path):
+    """The directory ``path`` would be created in: it must exist and be writable."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(parent):
+        raise UsageError(f"{flag} {path}: directory {parent} does not exist")
+    if not os.path.isdir(parent):
+        raise UsageError(f"{flag} {path}: {parent} is a file, not a directory")
+    if not _writable_dir(parent):
+        raise UsageError(f"{flag} {path}: directory {parent} is not writable")
+    return parent
+
+
+def directory(flag, path):
+    """A directory the run writes into: an existing writable directory, or a
+    new one whose parent exists and is writable."""
+    if os.path.isdir(path):
+        if not _writable_dir(path):
+            raise UsageError(f"{flag} {path}: directory is not writable")
+        return
+    if os.path.exists(path) or os.path.islink(path):
+        raise UsageError(f"{flag} {path}: is a file, not a directory")
+    _parent(flag, path)
+
+
+def file(flag, path):
+    """A file the run writes (atomically, through a temporary file beside it)."""
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} {path}: is a directory, not a file")
+    _parent(flag, path)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"{flag} {path}: file is not writable")
+
+
+def export_base(flag, path, arch):
+    """``--export DIR`` writes DIR/<arch>/<version>/."""
+    directory(flag, path)
+    inner = os.path.join(path, arch)
+    if os.path.exists(inner) and not os.path.isdir(inner):
+        raise UsageError(f"{flag} {path}: {inner} is a file, not a directory")
+    if os.path.isdir(inner) and not _writable_dir(inner):
+        raise UsageError(f"{flag} {path}: directory {inner} is not writable")
+
+
+def tflite(flag, path):
+    """``--tflite PATH``: the int8 model at PATH and the float one beside it."""
+    file(flag, path)
+    sibling = tflite_float_path(path)
+    if os.path.isdir(sibling):
+        raise UsageError(f"{flag} {path}: the float model's path {sibling} is a directory")
+    if os.path.exists(sibling) and not os.access(sibling, os.W_OK):
+        raise UsageError(f"{flag} {path}: the float model's path {sibling} is not writable")
+
+
+def check_outputs(args, arch):
+    """Every output path of a ``run`` command line (an argparse namespace)."""
+    if args.export:
+        export_base("--export", args.export, arch)
+    if args.tflite:
+        tflite("--tflite", args.tflite)
+    for flag, attr in (("--plot", "plot"), ("--logdir", "logdir"), ("--checkpoint-dir", "checkpoint_dir")):
+        if getattr(args, attr):
+            directory(flag, getattr(args, attr))
+    if args.metrics_json:
+        file("--metrics-json", args.metrics_json)
