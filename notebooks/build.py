@@ -273,7 +273,7 @@ formula_check(test_filtered_ranking_equals_brute_force)'''),
 ### 4.1 自注意力机制 · Self-attention
 As written: no softmax over the scores, `unbind(dim=2)` splits the sequence instead of q/k/v, `np`
 not imported. `run transformer` uses the corrected multi-head self-attention."""),
-    code('''model, m = train("transformer", RunOptions(epochs=4 if FAST else None, quiet=True))
+    code('''model, m = train("transformer", RunOptions(epochs=8 if FAST else None, quiet=True))  # fewer than 8 stop on the plateau (README, Short runs)
 print("test accuracy", m["test_accuracy"])
 from keras_arch.data import text
 for path in plots.transformer_attention(model, text.load(), FIG):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import sys
 import time
 from typing import Optional
 
@@ -99,7 +100,21 @@ def prepare(name, options):
     cfg = options.resolved(recipe)  # validates the options before any data is read
     splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
                                            test_dir=options.test_dir)
-    return recipe, options.resolved(recipe, splits.family), splits
+    cfg = options.resolved(recipe, splits.family)
+    warning = short_run_warning(recipe, splits.family, cfg["epochs"])
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return recipe, cfg, splits
+
+
+def short_run_warning(recipe, family, epochs):
+    """The line to warn with when ``epochs`` is fewer than the recipe needs
+    on this data family (``Recipe.min_epochs``), else None."""
+    if family not in recipe.min_epochs or epochs >= recipe.min_epochs[family][0]:
+        return None
+    needed, why = recipe.min_epochs[family]
+    return (f"{recipe.name} on {family} data needs at least {needed} epochs ({why}); "
+            f"--epochs {epochs} will likely stop before it learns the task")
 
 
 def optimizer_for(cfg, steps_per_epoch):

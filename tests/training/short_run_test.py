@@ -1,0 +1,21 @@
+"""A run shorter than its recipe needs on that data is warned about, once,
+before training (the transformer on generated reviews: README, Short runs)."""
+from keras_arch import registry
+from keras_arch.training.trainer import short_run_warning
+
+
+def test_the_transformer_warns_below_eight_epochs_on_generated_reviews_only():
+    recipe = registry.get("transformer")
+    line = short_run_warning(recipe, "generated", 3)
+    assert line.startswith("transformer on generated data needs at least 8 epochs (")
+    assert "--epochs 3 will likely stop" in line
+    assert short_run_warning(recipe, "generated", 8) is None
+    assert short_run_warning(recipe, "generated", 15) is None
+    assert short_run_warning(recipe, "text", 1) is None  # rt-polarity: no plateau measured
+
+
+def test_recipes_without_a_minimum_never_warn():
+    for name in registry.names():
+        recipe = registry.get(name)
+        if not recipe.min_epochs:
+            assert short_run_warning(recipe, "generated", 1) is None, name
