@@ -45,7 +45,8 @@ def cnn_flops_rate(quick):
     from keras_arch import registry
     from keras_arch.data import images
     from keras_arch.models.flops import forward_flops
-    from keras_arch.training.trainer import compile_model, seed_everything
+    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.schedules import compile_model
     seed_everything(0)
     splits = images.load()
     model = registry.build("cnn", **splits.model_args())

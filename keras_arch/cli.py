@@ -1,6 +1,7 @@
 """What every keras_arch command line shares: bad input is one line on stderr
 and exit code 2, never a traceback."""
 import argparse
+import os
 import sys
 
 from keras_arch.errors import TrainingError, UsageError
@@ -59,3 +60,6 @@ def run_main(prog, body, argv):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141

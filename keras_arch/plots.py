@@ -90,21 +90,25 @@ def seq2seq_attention(model, splits, directory, n=2):
     return [_save(fig, os.path.join(directory, "seq2seq_attention.png"))]
 
 
-def similarity_matrix(model, splits, directory, per_class=4):
+def similarity_matrix(images, texts, captions, digits, directory):
     """Cosine similarity of held-out images (rows) and their captions
-    (columns), ``per_class`` pairs of each digit, sorted by digit: a good
-    model shows bright 4x4 blocks on the diagonal."""
-    from keras_arch.training.crossmodal import embed
+    (columns), sorted by digit: a good model shows bright blocks on the
+    diagonal.
+
+    Args:
+        images: (n, d) L2-normalised image embeddings.
+        texts: (n, d) L2-normalised caption embeddings, row i describing image i.
+        captions: the n caption strings (column labels).
+        digits: the n images' digits (row labels).
+        directory: where similarity.png goes.
+    """
     plt = _plt()
-    _, x, y = splits.eval_split()
-    pick = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)])
-    images, texts = embed(model, {k: v[pick] for k, v in x.items()})
-    sim = images @ texts.T
+    sim = np.asarray(images) @ np.asarray(texts).T  # (n images, n captions)
+    n = len(captions)
     fig, ax = plt.subplots(figsize=(9, 8))
     im = ax.imshow(sim, cmap="viridis", vmin=-1, vmax=1)
-    captions = [str(c) for c in x["caption"][pick]]
-    ax.set_xticks(range(len(pick)), captions, rotation=90, fontsize=6)
-    ax.set_yticks(range(len(pick)), [f"image of {d}" for d in y[pick]], fontsize=6)
+    ax.set_xticks(range(n), [str(c) for c in captions], rotation=90, fontsize=6)
+    ax.set_yticks(range(n), [f"image of {d}" for d in digits], fontsize=6)
     ax.set_title("image–caption cosine similarity (held-out pairs)")
     fig.colorbar(im, ax=ax, fraction=0.046)
     return [_save(fig, os.path.join(directory, "similarity.png"))]

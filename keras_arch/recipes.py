@@ -1,8 +1,8 @@
 """Every runnable arch: builder, default data and training recipe.
 
-Add an arch here with :func:`keras_arch.registry.register`; the CLI picks it up.
+Add an arch here with :func:`keras_arch.recipe.register`; the CLI picks it up.
 """
-from keras_arch.registry import Recipe, register
+from keras_arch.recipe import Recipe, register
 
 IMAGES = "keras_arch.data.images:load"
 

@@ -284,7 +284,8 @@ in one space, symmetric InfoNCE, the fusion formula as a head."""),
     code('''model, m = train("crossmodal", RunOptions(epochs=8 if FAST else None, quiet=True))
 print({k: round(v, 4) for k, v in m.items() if "recall" in k or "fused" in k})
 from keras_arch.data import captions
-for path in plots.similarity_matrix(model, captions.load(), FIG):
+from keras_arch.training.crossmodal import similarity_pairs
+for path in plots.similarity_matrix(*similarity_pairs(model, captions.load()), FIG):
     show(path)'''),
     md("""### 4.3 结构化知识迁移 · Structured knowledge
 As written: `num_entities` undefined and the forward pass never sees $e_j$. `run kg` scores

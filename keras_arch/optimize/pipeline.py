@@ -12,7 +12,7 @@ def _evaluate(model, x, y, batch_size):
 
 def _fine_tune(model, cfg, splits, epochs, loss, callbacks=(), verbose=0):
     """Short fine-tuning at a tenth of the recipe's learning rate, constant."""
-    from keras_arch.training.trainer import compile_model
+    from keras_arch.training.schedules import compile_model
     tune_cfg = dict(cfg, learning_rate=cfg["learning_rate"] * 0.1, lr_schedule="constant",
                     epochs=epochs, warmup_epochs=0)
     steps = -(-len(splits.y_train) // cfg["batch_size"])

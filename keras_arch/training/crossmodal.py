@@ -67,7 +67,8 @@ def evaluate(model, x, y):
 
 
 def run(name, options):
-    from keras_arch.training.trainer import finish, optimizer_for, prepare, seed_everything, standard_callbacks
+    from keras_arch.training.trainer import finish, prepare, seed_everything, standard_callbacks
+    from keras_arch.training.schedules import optimizer_for
     recipe, cfg, splits = prepare(name, options)
     seed_everything(options.seed, deterministic=not options.jit)
     model = registry.build(name, **splits.model_args())
@@ -104,7 +105,17 @@ def run(name, options):
         ("parameters", f"{model.count_params():,}")]
     from keras_arch import plots
     return finish(name, model, recipe, splits, options, metrics,
-                  [lambda d: plots.similarity_matrix(model, splits, d)[0]])
+                  [lambda d: plots.similarity_matrix(*similarity_pairs(model, splits), d)[0]])
+
+
+def similarity_pairs(model, splits, per_class=4):
+    """(image embeddings, caption embeddings, captions, digits) of
+    ``per_class`` held-out pairs of each digit, sorted by digit: what
+    :func:`keras_arch.plots.similarity_matrix` draws."""
+    _, x, y = splits.eval_split()
+    pick = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)])
+    images, texts = embed(model, {k: v[pick] for k, v in x.items()})
+    return images, texts, x["caption"][pick], y[pick]
 
 
 def signatures(model, recipe):

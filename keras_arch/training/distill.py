@@ -13,7 +13,8 @@ def train_student(name, cfg, splits, teacher=None, temperature=2.0, alpha=0.5, s
     when ``teacher`` is None, under the same budget; returns (student, seconds)."""
     from keras_arch.data.splits import make_dataset
     from keras_arch.optimize.distiller import Distiller
-    from keras_arch.training.trainer import compile_model, seed_everything
+    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.schedules import compile_model
     seed_everything(seed, deterministic=not cfg.get("jit"))  # XLA has no deterministic MaxPool gradient
     student = registry.build(name, **splits.model_args())
     model = Distiller(teacher, student, temperature, alpha) if teacher is not None else student

@@ -8,7 +8,8 @@ from keras_arch.models.early_exit import NUM_EXITS, tradeoff
 
 
 def run(name, options):
-    from keras_arch.training.trainer import finish, fit_outputs, optimizer_for, prepare, seed_everything
+    from keras_arch.training.trainer import finish, fit_outputs, prepare, seed_everything
+    from keras_arch.training.schedules import optimizer_for
     recipe, cfg, splits = prepare(name, options)
     seed_everything(options.seed, deterministic=not options.jit)
     model = registry.build(name, **splits.model_args())

@@ -124,7 +124,8 @@ def train_graph(name, graph, cfg, seed=0, verbose=0, eval_every=5, callbacks=())
     from keras_arch.models.kg import candidate_model
     from keras_arch.backend import keras
     from keras_arch.training import ranking
-    from keras_arch.training.trainer import optimizer_for, seed_everything
+    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.schedules import optimizer_for
     seed_everything(seed, deterministic=not cfg.get("jit"))
     kwargs = dict(cfg["builder_kwargs"])
     if cfg.get("combine"):

@@ -12,7 +12,8 @@ def targets(y):
 
 def run(name, options, loss_weights=None):
     from keras_arch.data.splits import make_dataset
-    from keras_arch.training.trainer import finish, fit_outputs, optimizer_for, prepare, seed_everything
+    from keras_arch.training.trainer import finish, fit_outputs, prepare, seed_everything
+    from keras_arch.training.schedules import optimizer_for
     loss_weights = dict(loss_weights or LOSS_WEIGHTS)
     recipe, cfg, splits = prepare(name, options)
     seed_everything(options.seed, deterministic=not options.jit)

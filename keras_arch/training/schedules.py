@@ -99,3 +99,25 @@ def make_optimizer(name, schedule, clipnorm=None):
     if name == "adamw":
         return keras.optimizers.AdamW(schedule, weight_decay=0.01, global_clipnorm=clipnorm)
     raise UsageError(f"unknown --optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+
+
+def optimizer_for(cfg, steps_per_epoch):
+    """A run's optimizer over its learning-rate schedule.
+
+    Args:
+        cfg: the resolved run configuration (optimizer, lr_schedule,
+            learning_rate, epochs, warmup_epochs, clipnorm).
+        steps_per_epoch: optimizer steps in one epoch.
+    """
+    total = cfg["epochs"] * steps_per_epoch
+    warmup = warmup_steps(cfg.get("warmup_epochs", 0), steps_per_epoch, total)
+    return make_optimizer(cfg["optimizer"], make_schedule(cfg["lr_schedule"], cfg["learning_rate"], total, warmup),
+                          clipnorm=cfg.get("clipnorm"))
+
+
+def compile_model(model, cfg, steps_per_epoch, loss):
+    """Compile ``model`` with the run's optimizer, ``loss`` and accuracy
+    (XLA with ``cfg["jit"]``); returns it."""
+    model.compile(optimizer=optimizer_for(cfg, steps_per_epoch), loss=loss, metrics=["accuracy"],
+                  jit_compile=bool(cfg.get("jit")))
+    return model

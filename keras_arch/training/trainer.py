@@ -117,15 +117,6 @@ def short_run_warning(recipe, family, epochs):
             f"--epochs {epochs} will likely stop before it learns the task")
 
 
-def optimizer_for(cfg, steps_per_epoch):
-    """The recipe's optimizer over its learning-rate schedule."""
-    from keras_arch.training import schedules
-    total = cfg["epochs"] * steps_per_epoch
-    warmup = schedules.warmup_steps(cfg.get("warmup_epochs", 0), steps_per_epoch, total)
-    return schedules.make_optimizer(cfg["optimizer"], schedules.make_schedule(
-        cfg["lr_schedule"], cfg["learning_rate"], total, warmup), clipnorm=cfg.get("clipnorm"))
-
-
 def finish(name, model, recipe, splits, options, metrics, plot_fns=()):
     """--plot (training curves plus ``plot_fns``(directory) -> path) and
     --export, the common tail of every runner."""
@@ -153,12 +144,6 @@ def fit_outputs(model, splits, targets, cfg, options):
                         callbacks=standard_callbacks(options))
     seconds = time.perf_counter() - start
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}, seconds
-
-
-def compile_model(model, cfg, steps_per_epoch, loss):
-    model.compile(optimizer=optimizer_for(cfg, steps_per_epoch), loss=loss, metrics=["accuracy"],
-                  jit_compile=bool(cfg.get("jit")))
-    return model
 
 
 def standard_callbacks(options):
@@ -278,7 +263,7 @@ def _train_one_fit(name, recipe, options, splits):
 
     import tensorflow as tf
     from keras_arch.data.splits import make_dataset, steps_per_epoch
-    from keras_arch.training import checkpoints, distribute
+    from keras_arch.training import checkpoints, distribute, schedules
     distribute.per_replica_batch(cfg["batch_size"], tf.distribute.get_strategy())
     seed_everything(options.seed, replayable=bool(options.checkpoint_dir), deterministic=not options.jit)
     callbacks = standard_callbacks(options)
@@ -297,7 +282,7 @@ def _train_one_fit(name, recipe, options, splits):
     steps = steps_per_epoch(len(splits.y_train), cfg["batch_size"])
 
     model = registry.build(name, **splits.model_args())
-    compile_model(model, cfg, steps, recipe.loss)
+    schedules.compile_model(model, cfg, steps, recipe.loss)
     verbose = 0 if options.quiet else 1
     start = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], steps_per_epoch=steps,

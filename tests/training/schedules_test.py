@@ -94,7 +94,8 @@ def test_every_schedule_and_optimizer_builds():
 
 def test_the_trainer_clips_as_the_recipe_says():
     from keras_arch import registry
-    from keras_arch.training.trainer import RunOptions, optimizer_for
+    from keras_arch.training.trainer import RunOptions
+    from keras_arch.training.schedules import optimizer_for
     cfg = RunOptions().resolved(registry.get("seq2seq"))
     assert cfg["clipnorm"] == 1.0
     assert optimizer_for(cfg, 10).global_clipnorm == pytest.approx(1.0)
