@@ -62,3 +62,12 @@ _select_keras2()
 from keras_arch import _autoregister  # noqa: E402
 
 _autoregister.install()
+
+
+def __getattr__(name):
+    """``keras_arch.train``: :func:`keras_arch.run.train`, imported on first use
+    (``import keras_arch`` stays free of TensorFlow)."""
+    if name == "train":
+        from keras_arch.run import train
+        return train
+    raise AttributeError(f"module 'keras_arch' has no attribute {name!r}")

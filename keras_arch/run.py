@@ -6,6 +6,7 @@ here imports TensorFlow before an arch is known to exist, so ``--help``,
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -149,6 +150,14 @@ def _main(argv):
     if args.list:
         print(list_text())
         return 0
+    _, metrics = run_parsed(parser, args)
+    print(summary_table(metrics))
+    return 0
+
+
+def run_parsed(parser, args):
+    """Check, train, write: what ``run`` does after parsing, for the command
+    line and for :func:`keras_arch.train` alike. Returns (model, metrics)."""
     if not args.arch:
         raise UsageError("an ARCH is required (see --list)")
     registry.get(args.arch)  # unknown arch: answer before TensorFlow loads
@@ -169,11 +178,59 @@ def _main(argv):
                          labels_per_class=args.labels_per_class, full_batch=args.full_batch,
                          strategy=args.strategy, mixed_precision=args.mixed_precision, jit=args.jit,
                          logdir=args.logdir, quiet=args.quiet)
-    _, metrics = train(args.arch, options)
-    print(summary_table(metrics))
+    model, metrics = train(args.arch, options)
     if args.metrics_json:
         write_json_atomic(args.metrics_json, metrics)
-    return 0
+    return model, metrics
+
+
+def option_names(parser=None):
+    """{keyword: flag} of every ``run`` option (``data_dir``: ``--data-dir``)."""
+    parser = parser or build_parser()
+    return {a.dest: a.option_strings[0] for a in parser._actions
+            if a.option_strings and a.dest not in ("help", "list")}
+
+
+def argv_for(arch, **options):
+    """The command line ``python -m keras_arch.run`` would get for these
+    keyword options: True adds a switch, False and None leave the option out,
+    anything else becomes ``--flag=value``."""
+    parser = build_parser()
+    flags = option_names(parser)
+    switches = {a.dest for a in parser._actions if isinstance(a, argparse._StoreTrueAction)}
+    argv = [arch]
+    for key, value in options.items():
+        if key not in flags:
+            raise UsageError(f"unknown option {key!r}; options: {', '.join(sorted(flags))}")
+        if key in switches:
+            if not isinstance(value, bool):
+                raise UsageError(f"{flags[key]} ({key}=) is a switch: pass True or False, got {value!r}")
+            argv += [flags[key]] if value else []
+        elif value is not None:
+            argv.append(f"{flags[key]}={os.fspath(value) if isinstance(value, os.PathLike) else value}")
+    return argv
+
+
+def train(arch, **options):
+    """Train ``arch`` as ``python -m keras_arch.run ARCH`` would, from Python.
+
+    The keyword options are the command line's, spelled with underscores
+    (``data_dir="../shared/data/mnist"`` is ``--data-dir``; ``quiet=True`` is
+    ``--quiet``). They go through the same parser and the same checks before
+    anything is read or trained, so the same options give the same
+    refusals (a :class:`keras_arch.errors.UsageError` with the line the
+    command prints) and, for the same seed, the same metrics.
+
+    Args:
+        arch: a registered arch (``python -m keras_arch.run --list``).
+        **options: ``run``'s options; see ``python -m keras_arch.run --help``.
+
+    Returns:
+        (the trained tf_keras model, the metrics dict that ``--metrics-json``
+        writes).
+    """
+    parser = build_parser()
+    return run_parsed(parser, parser.parse_args(argv_for(arch, **options)))
 
 
 if __name__ == "__main__":

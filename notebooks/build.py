@@ -19,7 +19,7 @@ SETUP = '''import os, sys, tempfile
 sys.path.insert(0, os.path.abspath(".."))  # the repository root: keras_arch and its tests
 FAST = os.environ.get("KERAS_ARCH_NOTEBOOK_FAST") == "1"  # CI's setting: fewer epochs
 import keras_arch  # selects Keras 2 (tf_keras) before TensorFlow loads
-from keras_arch.training.trainer import RunOptions, train
+from keras_arch import train  # python -m keras_arch.run's options as keywords, the same checks
 from keras_arch import plots
 from IPython.display import Image, display
 import numpy as np
@@ -64,28 +64,28 @@ CNN, RNN and attention: their code is in §4 below."""),
 SGD, batch gradient descent and learning-rate decay, side by side on the document's CNN
 (`--optimizer`, `--full-batch`, `--lr-schedule`)."""),
     code('''epochs = 4 if FAST else 15
-runs = {"SGD, mini-batch 32": RunOptions(optimizer="sgd", learning_rate=0.05, batch_size=32, epochs=epochs, quiet=True),
-        "batch GD (full batch)": RunOptions(optimizer="sgd", learning_rate=0.05, full_batch=True, epochs=epochs, quiet=True),
-        "Adam + step decay": RunOptions(lr_schedule="step", learning_rate=3e-3, epochs=epochs, quiet=True)}
+runs = {"SGD, mini-batch 32": dict(optimizer="sgd", learning_rate=0.05, batch_size=32, epochs=epochs, quiet=True),
+        "batch GD (full batch)": dict(optimizer="sgd", learning_rate=0.05, full_batch=True, epochs=epochs, quiet=True),
+        "Adam + step decay": dict(lr_schedule="step", learning_rate=3e-3, epochs=epochs, quiet=True)}
 import matplotlib.pyplot as plt
 fig, ax = plt.subplots(figsize=(6, 4))
 for label, options in runs.items():
-    _, m = train("cnn-doc000", options)
+    _, m = train("cnn-doc000", **options)
     ax.plot(range(1, epochs + 1), m["history"]["val_loss"], label=f"{label}: test acc {m['test_accuracy']:.3f}")
 ax.set_xlabel("epoch"), ax.set_ylabel("validation loss"), ax.set_yscale("log"), ax.legend()
 plt.show()'''),
     md("""### 3.3 知识迁移 · Knowledge transfer
 Pre-training and fine-tuning (`run transfer`), cross-task learning (`run multitask`); knowledge
 graphs are document 004's §3.3 (notebook 004)."""),
-    code('''_, t = train("transfer", RunOptions(quiet=True))
+    code('''_, t = train("transfer", quiet=True)
 print({k: round(t[k], 4) for k in ("source_accuracy", "frozen_trunk_accuracy", "fine_tuned_accuracy", "scratch_accuracy")})
-_, mt = train("multitask", RunOptions(epochs=5 if FAST else None, quiet=True))
+_, mt = train("multitask", epochs=5 if FAST else None, quiet=True)
 print("digit", mt["test_digit_accuracy"], "parity", mt["test_parity_accuracy"])'''),
     md("""## 4. 具体最佳实践：代码实例 · Code examples
 ### 4.1 CNN实现 · CNN
 The document's Sequential CNN is sound; it never defines `x_train`. `cnn-doc000` is it exactly
 (93,322 parameters); `cnn` adds BatchNorm and reaches 99.40% on MNIST."""),
-    code('''model, m = train("cnn-doc000", RunOptions(epochs=3 if FAST else None, quiet=True))
+    code('''model, m = train("cnn-doc000", epochs=3 if FAST else None, quiet=True)
 print("test accuracy", m["test_accuracy"], "parameters", m["parameters"])
 ''' + curves() + '''
 from keras_arch.data import images
@@ -96,13 +96,13 @@ show(plots.confusion_matrix(y, model.predict(x, verbose=0).argmax(1), os.path.jo
 `LSTM(128, return_sequences=True)` x2 then Dense: the document's model labels every timestep, which
 needs per-timestep labels it never mentions. `run lstm` trains it on generated sequences whose label
 at t depends on t-1 and t."""),
-    code('''model, m = train("lstm", RunOptions(epochs=3 if FAST else None, quiet=True))
+    code('''model, m = train("lstm", epochs=3 if FAST else None, quiet=True)
 print("per-timestep test accuracy", m["test_accuracy"])
 ''' + curves()),
     md("""### 4.3 Attention实现 · Attention
 As written, `Attention()` inside a Sequential fails (it needs a [query, value] list) and the LSTM
 returns only its last state. `run attention`: the final state queries every LSTM step, padding masked."""),
-    code('''model, m = train("attention", RunOptions(epochs=3 if FAST else None, quiet=True))
+    code('''model, m = train("attention", epochs=3 if FAST else None, quiet=True)
 print("test accuracy", m["test_accuracy"])
 from keras_arch.data import text
 splits = text.load()
@@ -137,19 +137,19 @@ formula_check(test_formula_in_numpy_with_and_without_mask)'''),
 ### CNN实现 · CNN (functional API)
 As written, `outputs=` is the Dense layer object, never applied: `keras.Model` refuses it.
 `doc001_cnn` applies it (54,410 parameters)."""),
-    code('''model, m = train("cnn-doc001", RunOptions(epochs=2 if FAST else None, quiet=True))
+    code('''model, m = train("cnn-doc001", epochs=2 if FAST else None, quiet=True)
 print("test accuracy", m["test_accuracy"], "parameters", m["parameters"])
 ''' + curves()),
     md("""### RNN实现 · RNN
 Same defect (`outputs=` an unapplied Dense; `num_features`, `num_classes` undefined). `run lstm-doc001`
 reads each digit image row by row as a variable-length sequence."""),
-    code('''model, m = train("lstm-doc001", RunOptions(epochs=5 if FAST else None, quiet=True))
+    code('''model, m = train("lstm-doc001", epochs=5 if FAST else None, quiet=True)
 print("test accuracy", m["test_accuracy"])
 ''' + curves()),
     md("""### Transformer实现 · BERT classifier
 As written: downloads bert-base-uncased, reuses the name `model`, never applies the Dense layer.
 `run bert` fine-tunes the packaged all-MiniLM-L6-v2 offline and exports a text-in SavedModel."""),
-    code('''model, m = train("bert", RunOptions(epochs=1, max_length=32 if FAST else 64, quiet=True))
+    code('''model, m = train("bert", epochs=1, max_length=32 if FAST else 64, quiet=True)
 print("test accuracy", m["test_accuracy"], "parameters", f"{m['parameters']:,}")'''),
     md("""## 实际应用场景 · 工具和资源推荐 · 总结 · 附录
 Applications (vision, language, speech), tools, outlook: no code."""),
@@ -179,29 +179,29 @@ formula_check(test_aux_loss_on_a_hand_computed_case)'''),
 ### 4.1 模型结构的优化 · Distillation
 As written both models return `x` and nothing trains. `run distill` trains the `cnn` teacher, then a
 5,258-parameter student."""),
-    code('''student, m = train("distill", RunOptions(epochs=5 if FAST else None, quiet=True))
+    code('''student, m = train("distill", epochs=5 if FAST else None, quiet=True)
 print("student", m["test_accuracy"], "teacher", m["teacher"]["eval_accuracy"], "parameter ratio", round(m["parameter_ratio"], 3))'''),
     md("""### 4.2 模型的并行化 · Data parallelism
 As written `parser` is undefined and no process group exists. Here: MirroredStrategy over the two
 logical CPUs configured above; the global batch splits 32 + 32."""),
-    code('''model, m = train("cnn-doc000", RunOptions(strategy="mirrored", epochs=2, batch_size=64, quiet=True))
+    code('''model, m = train("cnn-doc000", strategy="mirrored", epochs=2, batch_size=64, quiet=True)
 print(m["distribution"], "test accuracy", m["test_accuracy"])'''),
     md("""### 4.3 模型的压缩 · Compression
 `torch.quantization.q_module` does not exist. Here: prune to 80%, pruning-preserving QAT, full-int8 TFLite."""),
     code('''tflite_path = os.path.join(FIG, "cnn.tflite")
-model, m = train("cnn", RunOptions(epochs=3 if FAST else None, prune=0.8, qat=True, tflite=tflite_path,
-                                   compress_epochs=1 if FAST else 2, quiet=True))
+model, m = train("cnn", epochs=3 if FAST else None, prune=0.8, qat=True, tflite=tflite_path,
+                                   compress_epochs=1 if FAST else 2, quiet=True)
 for stage, s in m["stages"].items():
     print(stage, {k: v for k, v in s.items() if isinstance(v, (int, float))})
 show(plots.layer_sparsity(m["stages"]["pruned"]["layer_sparsity"], os.path.join(FIG, "sparsity.png")))'''),
     md("""### 4.4 模型的自适应 · Adaptive networks
 `adapt()` is `pass` as written. Two networks that do adapt: a mixture of experts (each token picks
 its expert) and an early-exit CNN (easy images stop early)."""),
-    code('''model, m = train("moe", RunOptions(epochs=3 if FAST else None, quiet=True))
+    code('''model, m = train("moe", epochs=3 if FAST else None, quiet=True)
 load = m["encoder_0/moe_expert_load"]
 import matplotlib.pyplot as plt
 plt.bar(range(len(load)), load); plt.title("share of held-out tokens per expert"); plt.show()
-model, m = train("early-exit", RunOptions(epochs=8 if FAST else None, quiet=True))
+model, m = train("early-exit", epochs=8 if FAST else None, quiet=True)
 show(plots.early_exit_tradeoff(m["tradeoff"], os.path.join(FIG, "early_exit.png")))'''),
     md("""## 5–8. 实际应用场景 · 工具和资源推荐 · 总结 · 附录
 No code."""),
@@ -230,7 +230,7 @@ formula_check(test_additive_formula_in_numpy)'''),
 As written, the scores never see `encoder_outputs`, `V` gets the wrong input width, and the softmax
 runs over an axis of size 1 (every weight is 1). `run seq2seq`: an LSTM encoder-decoder with
 Bahdanau attention, on sequence reversal (a summary needs the same alignment skill)."""),
-    code('''model, m = train("seq2seq", RunOptions(epochs=4 if FAST else None, quiet=True))
+    code('''model, m = train("seq2seq", epochs=4 if FAST else None, quiet=True)
 print("teacher-forced token accuracy", m["test_accuracy"])
 ''' + curves() + '''
 from keras_arch.data import sequences
@@ -273,7 +273,7 @@ formula_check(test_filtered_ranking_equals_brute_force)'''),
 ### 4.1 自注意力机制 · Self-attention
 As written: no softmax over the scores, `unbind(dim=2)` splits the sequence instead of q/k/v, `np`
 not imported. `run transformer` uses the corrected multi-head self-attention."""),
-    code('''model, m = train("transformer", RunOptions(epochs=8 if FAST else None, quiet=True))  # fewer than 8 stop on the plateau (README, Short runs)
+    code('''model, m = train("transformer", epochs=8 if FAST else None, quiet=True)  # fewer than 8 stop on the plateau (README, Short runs)
 print("test accuracy", m["test_accuracy"])
 from keras_arch.data import text
 for path in plots.transformer_attention(model, text.load(), FIG):
@@ -281,7 +281,7 @@ for path in plots.transformer_attention(model, text.load(), FIG):
     md("""### 4.2 跨模态学习 · Cross-modal learning
 As written: 256-wide features into `nn.Linear(128, 64)` fail. `run crossmodal`: image and text towers
 in one space, symmetric InfoNCE, the fusion formula as a head."""),
-    code('''model, m = train("crossmodal", RunOptions(epochs=8 if FAST else None, quiet=True))
+    code('''model, m = train("crossmodal", epochs=8 if FAST else None, quiet=True)
 print({k: round(v, 4) for k, v in m.items() if "recall" in k or "fused" in k})
 from keras_arch.data import captions
 from keras_arch.training.crossmodal import similarity_pairs
@@ -291,7 +291,7 @@ for path in plots.similarity_matrix(*similarity_pairs(model, captions.load()), F
 As written: `num_entities` undefined and the forward pass never sees $e_j$. `run kg` scores
 (head, relation, tail) triples of a generated family tree; filtered MRR and Hits@k."""),
     code('''for combine in ("concat", "sum"):
-    model, m = train("kg", RunOptions(epochs=10 if FAST else None, combine=combine, quiet=True))
+    model, m = train("kg", epochs=10 if FAST else None, combine=combine, quiet=True)
     print(combine, "test MRR", round(m["test_mrr"], 4), "Hits@1/3/10",
           [round(m[f"test_hits@{k}"], 3) for k in (1, 3, 10)])'''),
     md("""## 5–6. 未来发展趋势与挑战 · 附录常见问题与解答 · Outlook, FAQ
