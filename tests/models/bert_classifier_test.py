@@ -89,3 +89,32 @@ def test_text_in_export_equals_the_python_path(tmp_path):
     enc = BertTokenizer.from_pretrained(bc.default_pretrained_dir())(sentences, padding=True, return_tensors="np")
     python = model({k: enc[k].astype(np.int32) for k in bc.INPUTS}, training=False)
     np.testing.assert_allclose(served.numpy(), python.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "pooled"])
+def test_every_trainable_weight_gets_a_gradient(pooling, caplog):
+    """[CLS] pooling leaves BERT's tanh pooler unused: it is not trainable,
+    so fit does not warn "Gradients do not exist" at every step."""
+    import tensorflow as tf
+    import tf_keras as keras
+    model = bc.bert_classifier(num_classes=2, pretrained=None, config=bc.tiny_config(100), pooling=pooling)
+    pooler = [w.name for w in model.trainable_weights if "pooler" in w.name]
+    assert bool(pooler) == (pooling == "pooled")
+    x = ids()
+    with tf.GradientTape() as tape:
+        loss = keras.losses.sparse_categorical_crossentropy(np.array([0, 1]), model(x, training=True))
+    grads = tape.gradient(loss, model.trainable_weights)
+    assert [w.name for w, g in zip(model.trainable_weights, grads) if g is None] == []
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with caplog.at_level("WARNING"):
+        model.fit(x, np.array([0, 1]), epochs=1, verbose=0)
+    assert "Gradients do not exist" not in caplog.text
+
+
+def test_loading_the_packaged_encoder_prints_nothing(capfd):
+    """transformers' paragraph about the unused "embeddings.position_ids"
+    buffer is silenced; the key is still reported in the loading info."""
+    encoder, info = bc.load_encoder("minilm")
+    captured = capfd.readouterr()
+    assert "Some weights" not in captured.err + captured.out and "IS expected" not in captured.err
+    assert info["unexpected_keys"] == ["embeddings.position_ids"] and info["missing_keys"] == []
