@@ -79,8 +79,22 @@ def tiny_config(vocab_size=30522):
 
 def load_encoder(pretrained=DEFAULT, config=None):
     """(TFBertModel, loading info). ``pretrained``: a local HF BERT directory,
-    "minilm" for the packaged encoder, or None for a random ``config`` model."""
+    "minilm" for the packaged encoder, or None for a random ``config`` model.
+
+    transformers' warnings while it builds and loads are silenced: "TensorFlow
+    classes are deprecated" (transformers 4.57, pinned here) and a paragraph
+    about "embeddings.position_ids" (a buffer PyTorch saves and TensorFlow
+    rebuilds; the key stays in the returned info). Errors still show."""
     transformers = transformers_for_tf()
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        return _load_encoder(transformers, pretrained, config)
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+
+
+def _load_encoder(transformers, pretrained, config):
     BertConfig, TFBertModel = transformers.BertConfig, transformers.TFBertModel
     if pretrained is None:
         encoder = TFBertModel(config or tiny_config(), name="bert")
@@ -102,15 +116,8 @@ def load_encoder(pretrained=DEFAULT, config=None):
     from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
     encoder = TFBertModel(BertConfig.from_pretrained(directory), name="bert")
     encoder(encoder.dummy_inputs)
-    # transformers logs a paragraph about "embeddings.position_ids" (a buffer
-    # PyTorch saves and TensorFlow rebuilds); the keys stay in the returned info.
-    verbosity = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()
-    try:
-        _, info = load_pytorch_state_dict_in_tf2_model(encoder, load_file(st), allow_missing_keys=True,
-                                                        output_loading_info=True)
-    finally:
-        transformers.logging.set_verbosity(verbosity)
+    _, info = load_pytorch_state_dict_in_tf2_model(encoder, load_file(st), allow_missing_keys=True,
+                                                    output_loading_info=True)
     return encoder, {**info, "pretrained": directory}
 
 
