@@ -1,14 +1,21 @@
 """Errata: every code example of the five documents, what it was meant to do,
 what happens when it runs as written, the keras_arch command or builder that
 does it right, and the test that proves it. ``python -m keras_arch.run --list``
-prints it; README's table is generated from it (a test compares the two).
+prints it; the tables of README.md and README.zh-CN.md are generated from it
+(same rows and cells, the header row in each file's language; a test compares).
 
-    python -m keras_arch.errata --readme README.md     rewrite README's table
+    python -m keras_arch.errata --readme README.md README.zh-CN.md     rewrite both tables
 """
 import argparse
 import sys
 
+from keras_arch import readme
+
 BEGIN, END = "<!-- errata:begin -->", "<!-- errata:end -->"
+HEADERS = {
+    "en": ("doc", "section", "meant to", "as written", "keras_arch", "test"),
+    "zh": ("文档", "章节", "本意 (meant to)", "照原文运行 (as written)", "keras_arch 的替代", "测试 (test)"),
+}
 
 # (document, section, meant to, as written, keras_arch, test)
 ROWS = [
@@ -72,8 +79,9 @@ ROWS = [
 ]
 
 
-def render():
-    lines = ["| doc | section | meant to | as written | keras_arch | test |", "|---|---|---|---|---|---|"]
+def render(lang="en"):
+    """The Markdown table; ``lang`` ("en" or "zh") changes only the header row."""
+    lines = readme.header(HEADERS[lang])
     for doc, section, meant, written, fix, test in ROWS:
         lines.append(f"| {doc} | {section} | {meant} | {written} | {fix} | [`{test.split('::')[1]}`]({test.split('::')[0]}) |")
     return "\n".join(lines)
@@ -90,15 +98,13 @@ def text():
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m keras_arch.errata", description=__doc__.split("\n\n")[0],
                                 allow_abbrev=False)
-    p.add_argument("--readme", metavar="FILE", help="rewrite the table between the errata markers of FILE")
+    p.add_argument("--readme", metavar="FILE", nargs="+", default=[],
+                   help="rewrite the table between the errata markers of each FILE "
+                        "(Chinese header row in README.zh-CN.md)")
     args = p.parse_args(argv)
-    table = render()
-    if args.readme:
-        from keras_arch.io import write_atomic
-        content = open(args.readme).read()
-        start, end = content.index(BEGIN) + len(BEGIN), content.index(END)
-        write_atomic(args.readme, content[:start] + "\n" + table + "\n" + content[end:])
-    print(table)
+    for path in args.readme:
+        readme.rewrite(path, BEGIN, END, render(readme.lang_of(path)))
+    print(render())
     return 0
 
 

@@ -3,7 +3,10 @@ QAT, TFLite float, TFLite int8, SavedModel}, found by doing each on the arch's
 (untrained) model, never by listing.
 
     python -m keras_arch.optimize.support               print the table
-    python -m keras_arch.optimize.support --readme FILE rewrite FILE's table in place
+    python -m keras_arch.optimize.support --readme README.md README.zh-CN.md
+                                                        rewrite both tables in place
+
+Both READMEs get the same rows and cells; only the header row is translated.
 """
 import argparse
 import sys
@@ -11,8 +14,16 @@ import tempfile
 
 import numpy as np
 
+from keras_arch import readme
+
 BEGIN, END = "<!-- support-matrix:begin -->", "<!-- support-matrix:end -->"
 COLUMNS = ("QAT", "pruning", "pruning-preserving QAT", "TFLite float", "TFLite int8", "SavedModel")
+# The header row of each README, by language (the cells are the same in both).
+HEADERS = {
+    "en": ("arch",) + COLUMNS,
+    "zh": ("arch", "量化感知训练 (QAT)", "剪枝 (pruning)", "保留稀疏的 QAT (pruning-preserving QAT)",
+           "TFLite 浮点 (float)", "TFLite int8", "SavedModel"),
+}
 
 
 def _first_line(e):
@@ -100,34 +111,44 @@ def matrix():
     return {name: check_arch(name) for name in registry.names()}
 
 
-def render(table):
-    lines = ["| arch | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+def render(table, lang="en"):
+    """The Markdown table of ``matrix()``; ``lang`` ("en" or "zh") changes only the header row."""
+    lines = readme.header(HEADERS[lang])
     for name, cells in table.items():
         lines.append(f"| `{name}` | " + " | ".join(cells[c].replace("|", "/") for c in COLUMNS) + " |")
     return "\n".join(lines)
 
 
 def readme_block(text):
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[start:end].strip()
+    return readme.block(text, BEGIN, END)
 
 
-def write_readme(path, table_text):
-    text = open(path).read()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    from keras_arch.io import write_atomic
-    write_atomic(path, text[:start] + "\n" + table_text + "\n" + text[end:])
+def parse(block):
+    """{arch: {column: cell}} from a rendered table (either language): the
+    inverse of ``render``, so one README's table can be rendered for the other."""
+    table = {}
+    for row in block.splitlines()[2:]:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        table[cells[0].strip("`")] = dict(zip(COLUMNS, cells[1:]))
+    return table
+
+
+def write_readme(path, table):
+    """Rewrite the matrix in the README at ``path``, in that file's language."""
+    readme.rewrite(path, BEGIN, END, render(table, readme.lang_of(path)))
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m keras_arch.optimize.support", description=__doc__.split("\n\n")[0],
                                 allow_abbrev=False)
-    p.add_argument("--readme", metavar="FILE", help="rewrite the table between the support-matrix markers of FILE")
+    p.add_argument("--readme", metavar="FILE", nargs="+", default=[],
+                   help="rewrite the table between the support-matrix markers of each FILE "
+                        "(Chinese header row in README.zh-CN.md)")
     args = p.parse_args(argv)
-    table = render(matrix())
-    if args.readme:
-        write_readme(args.readme, table)
-    print(table)
+    table = matrix()
+    for path in args.readme:
+        write_readme(path, table)
+    print(render(table))
     return 0
 
 
