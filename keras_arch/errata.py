@@ -83,7 +83,9 @@ def render(lang="en"):
     """The Markdown table; ``lang`` ("en" or "zh") changes only the header row."""
     lines = readme.header(HEADERS[lang])
     for doc, section, meant, written, fix, test in ROWS:
-        lines.append(f"| {doc} | {section} | {meant} | {written} | {fix} | [`{test.split('::')[1]}`]({test.split('::')[0]}) |")
+        path, name = test.split("::")
+        cells = [readme.cell(c) for c in (doc, section, meant, written, fix)] + [f"[`{name}`]({path})"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

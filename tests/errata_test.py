@@ -2,6 +2,7 @@
 document examples that had no as-written test yet, reproduced."""
 import ast
 import os
+import re
 
 import numpy as np
 import pytest
@@ -24,6 +25,13 @@ def test_the_languages_differ_only_in_the_header_row():
     en, zh = errata.render("en").splitlines(), errata.render("zh").splitlines()
     assert en[0] != zh[0] and en[1:] == zh[1:]
     assert en[0].count("|") == zh[0].count("|")
+
+
+def test_a_pipe_in_a_cell_is_escaped_so_github_keeps_the_row_whole():
+    """GitHub splits table cells at every unescaped |, inside backticks too."""
+    for row in errata.render().splitlines()[2:]:
+        assert len(re.findall(r"(?<!\\)\|", row)) == 7, row
+    assert "`--strategy mirrored\\|multi-worker`" in errata.render()
 
 
 def test_readme_option_rewrites_several_files_each_in_its_language(tmp_path, capsys):
