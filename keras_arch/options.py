@@ -146,7 +146,9 @@ def render(archs=None):
 
 
 def readme_block(text):
-    return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip()
+    """The table between this module's markers in README ``text``."""
+    from keras_arch.readme import block
+    return block(text, BEGIN, END)
 
 
 def main(argv=None):
@@ -156,10 +158,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     table = render()
     if args.readme:
-        from keras_arch.io import write_atomic
-        content = open(args.readme).read()
-        start, end = content.index(BEGIN) + len(BEGIN), content.index(END)
-        write_atomic(args.readme, content[:start] + "\n" + table + "\n" + content[end:])
+        from keras_arch.readme import rewrite
+        rewrite(args.readme, BEGIN, END, table)
     print(table)
     return 0
 
