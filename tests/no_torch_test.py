@@ -158,8 +158,8 @@ def test_notebook_kernel_trains_bert_without_torch(world, monkeypatch):
         monkeypatch.delenv(key, raising=False)
     for key in ("PYTHONPATH", "KERAS_ARCH_TORCH_MARKER"):
         monkeypatch.setenv(key, env[key])
-    train = (f"model, m = train('bert', RunOptions(epochs=1, max_length=16, pretrained={pretrained!r}, "
-             f"data_dir={data!r}, quiet=True))\n"
+    train = (f"model, m = train('bert', epochs=1, max_length=16, pretrained={pretrained!r}, "
+             f"data_dir={data!r}, quiet=True)\n"
              "print('torch' in sys.modules, 'transformers' in sys.modules, m['test_accuracy'] >= 0)")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(build.SETUP), nbformat.v4.new_code_cell(train)])
     NotebookClient(nb, timeout=300, kernel_name="python3",
