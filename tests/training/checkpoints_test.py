@@ -42,16 +42,48 @@ def test_sigkill_then_rerun_resumes_after_the_last_epoch_with_identical_results(
     assert (b["eval_accuracy"], b["eval_loss"]) == (a["eval_accuracy"], a["eval_loss"])
 
 
-def test_nan_loss_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path):
+def test_nan_loss_stops_the_command_with_one_line_and_saves_no_weights(tmp_path):
     ckpt = tmp_path / "ckpt"
-    ok = run_cli("cnn-doc000", "--epochs", "1", "--quiet", "--checkpoint-dir", str(ckpt))
-    assert ok.returncode == 0
-    before = hashlib.sha256((ckpt / "best.weights.h5").read_bytes()).hexdigest()
     out = run_cli("cnn-doc000", "--epochs", "2", "--quiet", "--checkpoint-dir", str(ckpt),
                   "--optimizer", "sgd", "--learning-rate", "1e9")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "training stopped: the loss became nan in epoch 1" in out.stderr
-    assert hashlib.sha256((ckpt / "best.weights.h5").read_bytes()).hexdigest() == before
+    assert not (ckpt / "best.weights.h5").exists()  # nothing saved from a NaN epoch
+
+
+def test_nan_in_a_later_epoch_keeps_the_last_good_checkpoint(tmp_path):
+    """The trainer's own callback list (guard first, then the checkpoint
+    callbacks): epoch 1 is finite, epoch 2 diverges; best.weights.h5 and the
+    backup stay those of epoch 1."""
+    import numpy as np
+    import pytest
+    from keras_arch.backend import keras
+    from keras_arch.errors import TrainingError
+    from keras_arch.training import checkpoints
+    from keras_arch.training.trainer import RunOptions, standard_callbacks
+
+    ckpt = tmp_path / "ckpt"
+    seen = {}
+
+    class Diverge(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                seen["best"] = hashlib.sha256((ckpt / "best.weights.h5").read_bytes()).hexdigest()
+                self.model.optimizer.learning_rate.assign(1e30)
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    run_info = {"arch": "tiny", "config": {}}
+    callbacks = ([Diverge()] + standard_callbacks(RunOptions(checkpoint_dir=str(ckpt)))
+                 + checkpoints.callbacks(str(ckpt), run_info))
+    with pytest.raises(TrainingError, match="the loss became (nan|inf) in epoch 2"):
+        model.fit(x, y, validation_data=(x, y), epochs=3, batch_size=16, verbose=0, callbacks=callbacks)
+    assert hashlib.sha256((ckpt / "best.weights.h5").read_bytes()).hexdigest() == seen["best"]
+    assert checkpoints.completed_epochs(str(ckpt)) == 1  # the backup holds epoch 1, not the NaN epoch
 
 
 def test_a_corrupt_backup_is_an_error_and_is_left_alone(tmp_path):
