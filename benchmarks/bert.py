@@ -31,13 +31,14 @@ def run(quick=False, data_dir=None):
     import tensorflow as tf
     from keras_arch import registry
     from keras_arch.serving.export import load_servable
-    from keras_arch.training import bert
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.tasks import bert
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_RT_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no sentence polarity data at {data_dir}"}
     with tempfile.TemporaryDirectory() as base:
-        model, m = train("bert", RunOptions(data_dir=data_dir, quiet=True, export=base, max_length=64,
+        model, m = train("bert", RunConfig(data_dir=data_dir, quiet=True, export=base, max_length=64,
                                             epochs=1 if quick else None))
         fn = load_servable(m["export_path"]).signatures["serving_default"]
         splits = bert.load(data_dir=data_dir)

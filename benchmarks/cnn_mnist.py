@@ -32,12 +32,13 @@ def _keras_io_baseline(splits, epochs, seed=0):
 
 def run(quick=False, data_dir=None):
     from keras_arch.data.images import load_mnist_dir
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_MNIST_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no MNIST IDX files at {data_dir}"}
     seeds = stats.SEEDS[:1] if quick else stats.SEEDS
-    runs = [train("cnn", RunOptions(data_dir=data_dir, quiet=True, seed=seed))[1] for seed in seeds]
+    runs = [train("cnn", RunConfig(data_dir=data_dir, quiet=True, seed=seed))[1] for seed in seeds]
     baseline_epochs = 5 if quick else 15  # --quick: fewer epochs, time scaled to 15
     splits = load_mnist_dir(data_dir)
     bases = [_keras_io_baseline(splits, baseline_epochs, seed) for seed in seeds]

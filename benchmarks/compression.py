@@ -56,21 +56,24 @@ def latency_rows(model, recipe, splits, float_bytes, int8_bytes, seconds):
 
 def run(quick=False, data_dir=None):
     from keras_arch import registry
-    from keras_arch.optimize.pipeline import compress
-    from keras_arch.training import distill
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.config import RunConfig
+    from keras_arch.optimize.pipeline import compress_model
+    from keras_arch.tasks.classification import ClassificationTask
+    from keras_arch.tasks.distill import DistillTask
+    from keras_arch.training.trainer import Trainer, train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_MNIST_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no MNIST IDX files at {data_dir}"}
     recipe = registry.get("cnn")
-    options = RunOptions(data_dir=data_dir, quiet=True)
+    options = RunConfig(data_dir=data_dir, quiet=True)
     teacher, base = train("cnn", options)
     splits = registry.resolve(recipe.data)(data_dir=data_dir)
-    cfg = base["config"]
+    settings = options.settings(recipe, splits.family)
     rows, checks = [], {}
     with tempfile.TemporaryDirectory() as d:
-        _, q = compress(teacher, recipe, cfg, splits, qat=True, tflite=os.path.join(d, "q.tflite"))
-        _, p = compress(teacher, recipe, cfg, splits, prune=0.8, qat=True, tflite=os.path.join(d, "p.tflite"))
+        _, q = compress_model(teacher, recipe, settings, splits, qat=True, tflite=os.path.join(d, "q.tflite"))
+        _, p = compress_model(teacher, recipe, settings, splits, prune=0.8, qat=True,
+                              tflite=os.path.join(d, "p.tflite"))
         float_bytes = open(os.path.join(d, "q-float.tflite"), "rb").read()
         int8_bytes = open(os.path.join(d, "q.tflite"), "rb").read()
     float_acc = base["val_accuracy"]
@@ -98,14 +101,16 @@ def run(quick=False, data_dir=None):
     checks["pruned within 1 pt"] = float_acc - pr["accuracy"] <= 0.01
     checks["PQAT keeps sparsity >= 0.79"] = p["qat"]["sparsity"] >= 0.79
 
-    student_cfg = registry.get("distill")
-    scfg = RunOptions(data_dir=data_dir).resolved(student_cfg, splits.family)
+    student_recipe = registry.get("distill")
     seeds = (0,) if quick else (0, 1, 2)
     distilled, scratch = [], []
     for seed in seeds:
-        for teacher_or_none, out in ((teacher, distilled), (None, scratch)):
-            student, secs = distill.train_student("distill", scfg, splits, teacher_or_none, seed=seed)
-            out.append((distill.evaluate(student, splits)[1], secs))
+        config = options.replace(seed=seed)
+        # The same student, recipe and seed: distilled from the teacher, and trained alone.
+        for task, out in ((DistillTask(student_recipe, config, teacher=teacher), distilled),
+                          (ClassificationTask(student_recipe, config), scratch)):
+            student, m = Trainer(task).run()
+            out.append((m["eval_accuracy"], m["train_seconds"]))
     d_acc, s_acc = np.mean([a for a, _ in distilled]), np.mean([a for a, _ in scratch])
     rows.append({"benchmark": NAME, "model": f"student distilled (mean of {len(seeds)} seeds)",
                  "val_accuracy": float(d_acc), "parameters": student.count_params(),

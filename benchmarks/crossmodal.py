@@ -12,11 +12,12 @@ MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"
 
 
 def run(quick=False, data_dir=None):
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
     rows, checks = [], {}
     data_dir = data_dir or os.environ.get("KERAS_ARCH_MNIST_DIR", MNIST_DIR)
-    for label, options in (("digits", RunOptions(quiet=True, epochs=10 if quick else None)),
-                           ("mnist", RunOptions(quiet=True, data_dir=data_dir, epochs=1 if quick else None))):
+    for label, options in (("digits", RunConfig(quiet=True, epochs=10 if quick else None)),
+                           ("mnist", RunConfig(quiet=True, data_dir=data_dir, epochs=1 if quick else None))):
         if label == "mnist" and not os.path.isdir(data_dir):
             rows.append({"benchmark": NAME, "data": label, "skipped": f"no MNIST at {data_dir}"})
             continue

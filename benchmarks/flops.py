@@ -59,7 +59,7 @@ def cnn_flops_rate(quick):
 
 def bert_flops_rate(quick, length=64, batch=32):
     from keras_arch import registry
-    from keras_arch.training import bert
+    from keras_arch.tasks import bert
     model = registry.build("bert")
     bert.compile_for_fine_tuning(model, 5e-5, 1000)
     splits = bert.load()

@@ -53,10 +53,9 @@ def _large_graph_rows(quick):
 
 
 def run(quick=False, data_dir=None):
-    from keras_arch import registry
+    from keras_arch.config import RunConfig
     from keras_arch.data import kg
-    from keras_arch.training.kg import train_graph
-    from keras_arch.training.trainer import RunOptions
+    from keras_arch.tasks.kg import train_on_graph
     data_dir = data_dir or os.environ.get("KERAS_ARCH_KG_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no knowledge graphs at {data_dir}"}
@@ -64,12 +63,8 @@ def run(quick=False, data_dir=None):
     for dataset in ("umls", "kinship", "nations"):
         graph = kg.read_graph_dir(os.path.join(data_dir, dataset))
         for arch, extra in MODELS:
-            recipe = registry.get(arch)
-            cfg = RunOptions().resolved(recipe, dataset)
-            cfg.update(extra)
-            if quick:
-                cfg["epochs"] = 30
-            runs = [train_graph(arch, graph, cfg, seed=seed, eval_every=10)[1]
+            runs = [train_on_graph(arch, graph, RunConfig(quiet=True, seed=seed, epochs=30 if quick else None, **extra),
+                                   eval_every=10)[1]
                     for seed in (stats.SEEDS[:1] if quick else stats.SEEDS)]
             m = {k: stats.spread([r[k] for r in runs])["mean"] if isinstance(runs[0][k], float) else runs[0][k]
                  for k in ("test_mrr", "test_hits@1", "test_hits@3", "test_hits@10", "epochs", "train_seconds")}

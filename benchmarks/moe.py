@@ -16,14 +16,15 @@ RT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "
 
 
 def run(quick=False, data_dir=None):
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_RT_DIR", RT_DIR)
     data_dir = data_dir if os.path.isdir(data_dir) else None
     rows = {}
     for arch in ("transformer", "moe"):
         runs = []
         for seed in stats.SEEDS[:1] if quick else stats.SEEDS:
-            _, m = train(arch, RunOptions(data_dir=data_dir, quiet=True, seed=seed, epochs=1 if quick else None))
+            _, m = train(arch, RunConfig(data_dir=data_dir, quiet=True, seed=seed, epochs=1 if quick else None))
             runs.append(m)
         split = m["eval_split"]
         accuracy = [r[f"{split}_accuracy"] for r in runs]

@@ -45,11 +45,12 @@ def chart(results, path):
 
 
 def run(quick=False):
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
     epochs = 8 if quick else 20
     rows, curves = [], []
     for panel, label, opts in RUNS:
-        _, m = train(ARCH, RunOptions(quiet=True, epochs=epochs, **opts))
+        _, m = train(ARCH, RunConfig(quiet=True, epochs=epochs, **opts))
         curves.append((panel, label, m["history"]["val_loss"]))
         rows.append({"benchmark": NAME, "model": f"run {ARCH}", "strategy": f"{panel}: {label}",
                      "test_accuracy": m["test_accuracy"], "final_val_loss": m["history"]["val_loss"][-1],

@@ -20,7 +20,8 @@ ARCHS = ("attention", "transformer")
 
 
 def run(quick=False, data_dir=None, archs=ARCHS):
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_RT_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no sentence polarity data at {data_dir}"}
@@ -31,7 +32,7 @@ def run(quick=False, data_dir=None, archs=ARCHS):
             runs = []
             for k, train_dir, test_dir in folds[:2] if quick else folds:
                 for seed in seeds:
-                    _, m = train(arch, RunOptions(data_dir=train_dir, test_dir=test_dir, seed=seed, quiet=True))
+                    _, m = train(arch, RunConfig(data_dir=train_dir, test_dir=test_dir, seed=seed, quiet=True))
                     runs.append(m)
                     print(f"{arch} fold {k} seed {seed}: {m['test_accuracy']:.4f}", flush=True)
             accuracy = [m["test_accuracy"] for m in runs]

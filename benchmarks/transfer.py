@@ -12,7 +12,8 @@ MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"
 
 
 def run(quick=False, data_dir=None):
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_MNIST_DIR", MNIST_DIR)
     runs = [("digits", None, 20)]
     if os.path.isdir(data_dir):
@@ -21,7 +22,7 @@ def run(quick=False, data_dir=None):
     for label, directory, per_class in runs:
         runs = []
         for seed in stats.SEEDS[:1] if quick else stats.SEEDS:
-            _, m = train("transfer", RunOptions(data_dir=directory, labels_per_class=per_class, quiet=True, seed=seed,
+            _, m = train("transfer", RunConfig(data_dir=directory, labels_per_class=per_class, quiet=True, seed=seed,
                                                 epochs=1 if quick and directory else None))
             runs.append(m)
         mean = {k: stats.spread([r[k] for r in runs])["mean"] for k in

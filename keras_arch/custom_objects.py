@@ -32,7 +32,7 @@ MODULES = (
     "keras_arch.layers.transformer_encoder_block",
     "keras_arch.layers.weighted_fusion",
     "keras_arch.training.schedules",  # WarmupCosine, WarmupLinear (in a saved optimizer)
-    "keras_arch.training.crossmodal",  # symmetric_infonce (a saved loss)
+    "keras_arch.losses",  # symmetric_infonce (a saved loss)
 )
 
 # Classes from other packages that keras_arch models contain and that their

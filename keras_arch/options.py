@@ -1,10 +1,11 @@
-"""Which ``run`` options each arch honours: one declaration, free of
-TensorFlow, checked by ``python -m keras_arch.run`` as soon as the arch is
-known (exit 2, one line, before any data is read), and rendered into README's
-arch x option table (a test compares).
+"""Which ``run`` options each arch honours, as its Task declares them
+(``keras_arch/tasks/``, TensorFlow-free at import) plus its recipe's own
+refusals: checked by ``python -m keras_arch.run`` as soon as the arch is known
+(exit 2, one line, before any data is read), and rendered into README's arch x
+option table (a test compares).
 
-Only what an arch really ignores (or cannot do) is refused; everything else is
-honoured. The compression refusals reuse the support matrix's reasons
+Only what an arch really cannot do is refused; everything else is honoured.
+The compression refusals reuse the support matrix's reasons where it says no
 (``keras_arch.optimize.support``; a test checks that every "no" cell of
 README's matrix is refused here).
 
@@ -28,84 +29,25 @@ ALL_OPTIONS = (
     "--export", "--checkpoint-dir", "--plot", "--logdir", "--metrics-json", "--quiet",
 )
 
-# Reasons (short: they are README cells too). Compression ones quote the
-# support matrix where it says "no".
-BERT_ONLY = "bert only"
-KG_ONLY = "kg archs only"
-KG_MLP_ONLY = "kg's MLP scorer only"
-TRANSFER_ONLY = "transfer only"
-GENERATED = "generated data only"
-FULL_BATCH = "single-fit archs only (this one runs its own fits)"
-NO_COMPRESSION_STAGE = "its runner has no compression stage"
-NO_COMPRESSION = "needs --qat, --tflite or --prune, all refused here"
-NO_RESUME = "its runner neither checkpoints nor resumes"
-SEVERAL_INPUTS = "several inputs; the TFLite path converts one-input models (support matrix)"
-SUBCLASSED = "TFBertModel is a subclassed model; tfmot wraps functional layers only (support matrix)"
-EARLY_EXIT_QUANT = "tfmot finds no layer to quantize (support matrix)"
-ATTENTION_INT8 = "TF's int8 converter crashes on Embedding+LSTM+Attention (support matrix)"
-
-
-def _family_options(*keep):
-    """Refusals of the family-specific options, except the ``keep`` ones."""
-    out = {"--pretrained": BERT_ONLY, "--max-length": BERT_ONLY, "--freeze-encoder": BERT_ONLY,
-           "--combine": KG_ONLY, "--negatives": KG_ONLY, "--labels-per-class": TRANSFER_ONLY}
-    for flag in keep:
-        del out[flag]
-    return out
-
-
-def _runner(prune=NO_COMPRESSION_STAGE, qat=NO_COMPRESSION_STAGE, tflite=NO_COMPRESSION_STAGE,
-            resume=False):
-    """Refusals shared by the archs with their own runner (training/<name>.py)."""
-    out = {"--full-batch": FULL_BATCH, "--prune": prune, "--qat": qat, "--tflite": tflite,
-           "--per-channel": NO_COMPRESSION, "--compress-epochs": NO_COMPRESSION}
-    if not resume:
-        out["--checkpoint-dir"] = NO_RESUME
-    return out
-
-
-_SINGLE_FIT = _family_options()
-_KG = {**_family_options("--combine", "--negatives"),
-       **_runner(tflite=SEVERAL_INPUTS),
-       "--test-dir": "put test.txt in --data-dir"}
-
-# arch -> {option: why it is refused}. Any option not listed is honoured.
-REFUSED = {
-    "cnn": _SINGLE_FIT,
-    "cnn-doc000": _SINGLE_FIT,
-    "cnn-doc001": _SINGLE_FIT,
-    "distill": {**_family_options(), **_runner(),
-                "--plot": "only the cnn teacher's curves would be drawn",
-                "--logdir": "only the cnn teacher's fit would be logged"},
-    "lstm": {**_SINGLE_FIT, "--data-dir": GENERATED, "--test-dir": GENERATED},
-    "lstm-doc001": _SINGLE_FIT,
-    "attention": {**_SINGLE_FIT, "--tflite": ATTENTION_INT8},
-    "transformer": _SINGLE_FIT,
-    "seq2seq": {**_SINGLE_FIT, "--data-dir": GENERATED, "--test-dir": GENERATED, "--tflite": SEVERAL_INPUTS},
-    "bert": {**_family_options("--pretrained", "--max-length", "--freeze-encoder"),
-             **_runner(prune=SUBCLASSED, qat=SUBCLASSED, tflite=SEVERAL_INPUTS),
-             "--optimizer": "fine-tuning uses AdamW with clipnorm 1.0",
-             "--lr-schedule": "fine-tuning uses 10% linear warmup, then linear decay",
-             "--jit": "fine-tuning compiles without XLA",
-             "--plot": "draws no plots"},
-    "moe": _SINGLE_FIT,
-    "early-exit": {**_family_options(), **_runner(qat=EARLY_EXIT_QUANT)},
-    "transfer": {**_family_options("--labels-per-class"), **_runner(),
-                 "--lr-schedule": "constant rates per phase (the learning rate, then a tenth)",
-                 "--jit": "its phases compile without XLA",
-                 "--plot": "keeps no training history to plot",
-                 "--logdir": "its fits have no callbacks"},
-    "multitask": {**_family_options(), **_runner()},
-    "crossmodal": {**_family_options(), **_runner(tflite=SEVERAL_INPUTS, resume=True)},
-    "kg": _KG,
-    "kg-distmult": {**_KG, "--combine": KG_MLP_ONLY},
-    "kg-transe": {**_KG, "--combine": KG_MLP_ONLY},
-}
-
 
 def refused(arch):
-    """{option: reason} for ``arch`` (empty for an arch that honours everything)."""
-    return REFUSED.get(arch, {})
+    """{option: reason} for ``arch``, as its task and recipe declare
+    (:meth:`keras_arch.tasks.base.Task.refusals`); empty when it honours everything."""
+    from keras_arch import registry
+    from keras_arch.tasks.base import task_class
+    recipe = registry.get(arch)
+    return task_class(recipe).refusals(recipe)
+
+
+def check_config(arch, config):
+    """:func:`check` for a :class:`keras_arch.config.RunConfig` (Python
+    callers of the trainer): the options it sets that are not the defaults."""
+    import dataclasses
+    from keras_arch.config import RunConfig
+    default = RunConfig()
+    given = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(config)
+             if getattr(config, f.name) != getattr(default, f.name)]
+    check(arch, [g for g in given if g in ALL_OPTIONS])
 
 
 def check(arch, given):

@@ -37,19 +37,17 @@ class Recipe:
     # reviews plateaus at about 0.58 until epoch 5-6).
     min_epochs: Dict[str, Tuple[int, str]] = dataclasses.field(default_factory=dict)
     loss: str = "sparse_categorical_crossentropy"
-    # Names of the serving signature's input and output tensors.
+    # "module:Class": the keras_arch.tasks.base.Task that trains, evaluates
+    # and serves the arch (how it differs from a one-fit classifier).
+    task: str = "keras_arch.tasks.classification:ClassificationTask"
+    # {option flag: why} this arch refuses beyond what its task refuses
+    # (its data is generated only, its int8 conversion crashes, ...).
+    refused: Dict[str, str] = dataclasses.field(default_factory=dict)
+    # Names of the default serving signature's input and output tensors.
     serving_input: str = "inputs"
     serving_output: str = "probabilities"
-    # Optional "module:function"s for archs with several inputs or signatures:
-    # signatures(model, recipe) -> {name: tf.function};
-    # serving_samples(splits, n) -> {signature: {input: array}}.
-    signatures: str = ""
-    serving_samples: str = ""
     # Fixed batch size for TFLite conversion, for layers that need one (LSTM).
     tflite_batch: Optional[int] = None
-    # "module:function"(name, options) -> (model, metrics) for archs whose run
-    # is not one fit (distillation trains a teacher, then a student).
-    runner: str = ""
     # "module:function"(model, splits, directory) -> [png paths], for --plot.
     plot: str = ""
     # "module:function"(model, splits) -> {metric: value} the trainer adds to

@@ -1,8 +1,15 @@
 """Every runnable arch: builder, default data and training recipe.
 
 Add an arch here with :func:`keras_arch.recipe.register`; the CLI picks it up.
+An arch that trains like a classifier needs only a builder and this call;
+one that trains differently names its Task (``keras_arch/tasks/``).
 """
 from keras_arch.recipe import Recipe, register
+
+# Why an arch refuses an option its task honours (README's option table).
+GENERATED_ONLY = {"--data-dir": "generated data only", "--test-dir": "generated data only"}
+SEVERAL_INPUTS = "several inputs; the TFLite path converts one-input models (support matrix)"
+ATTENTION_INT8 = "TF's int8 converter crashes on Embedding+LSTM+Attention (support matrix)"
 
 IMAGES = "keras_arch.data.images:load"
 
@@ -43,7 +50,7 @@ register(Recipe(
     summary="knowledge distillation: the cnn teacher, then a 5,258-parameter student (T=2, alpha=0.5)",
     source="document 002 §3.3 (知识蒸馏)",
     builder="keras_arch.models.cnn:tiny_cnn",
-    runner="keras_arch.training.distill:run",
+    task="keras_arch.tasks.distill:DistillTask",
     data=IMAGES, datasets=("digits", "mnist"),
     epochs=6, batch_size=128, learning_rate=5e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
     by_data={"digits": {"epochs": 40, "batch_size": 32, "warmup_epochs": 1, "augment_shift": 2}},
@@ -60,6 +67,7 @@ register(Recipe(
     data="keras_arch.data.sequences:load_timesteps", datasets=("generated",),
     epochs=12, batch_size=32, learning_rate=3e-3, lr_schedule="cosine",
     serving_input="sequence", serving_output="probabilities", tflite_batch=1,
+    refused=GENERATED_ONLY,
 ))
 
 register(Recipe(
@@ -84,6 +92,7 @@ register(Recipe(
     by_data={"text": {"epochs": 3}},  # real sentences: more epochs overfit (0.773 at 3, 0.762 at 8)
     serving_input="token_ids", serving_output="probabilities", tflite_batch=1,
     plot="keras_arch.plots:attention_classifier",
+    refused={"--tflite": ATTENTION_INT8},
 ))
 
 register(Recipe(
@@ -108,8 +117,8 @@ register(Recipe(
     data="keras_arch.data.sequences:load_reversal", datasets=("generated",),
     epochs=12, batch_size=64, learning_rate=3e-3, lr_schedule="cosine",
     clipnorm=1.0,  # without it, 1 seed in 3 diverged late (token accuracy 0.84 instead of 0.98-1.0)
-    signatures="keras_arch.models.seq2seq:signatures",
-    serving_samples="keras_arch.models.seq2seq:serving_samples",
+    task="keras_arch.tasks.classification:Seq2SeqTask",
+    refused={**GENERATED_ONLY, "--tflite": SEVERAL_INPUTS},
     serving_input="source", serving_output="tokens",
     plot="keras_arch.plots:seq2seq_attention",
 ))
@@ -120,10 +129,9 @@ register(Recipe(
     source="document 001 Transformer实现 (TFBertModel + Dense head)",
     builder="keras_arch.models.bert_classifier:bert_classifier", builder_kwargs={"pretrained": "minilm"},
     small_builder_kwargs={"pretrained": None},
-    runner="keras_arch.training.bert:run",
-    data="keras_arch.training.bert:load", datasets=("generated", "imdb"),
+    task="keras_arch.tasks.bert:BertTask",
+    data="keras_arch.tasks.bert:load", datasets=("generated", "imdb"),
     epochs=2, batch_size=32, learning_rate=5e-5, optimizer="adamw", lr_schedule="warmup-linear",
-    signatures="keras_arch.training.bert:signatures", serving_samples="keras_arch.training.bert:serving_samples",
     serving_input="text", serving_output="probabilities",
 ))
 
@@ -145,8 +153,7 @@ register(Recipe(
     summary="three-stage CNN with a classifier after each stage; exits when softmax confidence passes a threshold",
     source="document 002 §3.4 (自适应网络)",
     builder="keras_arch.models.early_exit:early_exit_cnn",
-    runner="keras_arch.training.early_exit:run",
-    signatures="keras_arch.training.early_exit:signatures",
+    task="keras_arch.tasks.multi_output:EarlyExitTask",
     data=IMAGES, datasets=("digits", "mnist"),
     epochs=3, batch_size=128, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
     by_data={"digits": {"epochs": 30, "batch_size": 32, "warmup_epochs": 1, "augment_shift": 2}},
@@ -158,7 +165,7 @@ register(Recipe(
     summary="pretrain the document 000 CNN on digits 0-4, fine-tune on 5-9 with few labels (frozen, then unfrozen) vs scratch",
     source="document 000 §3.3, document 002 §3.4 (迁移学习)",
     builder="keras_arch.models.cnn:doc000_cnn", builder_kwargs={"dropout": 0.25},
-    runner="keras_arch.training.transfer:run",
+    task="keras_arch.tasks.transfer:TransferTask",
     data=IMAGES, datasets=("digits", "mnist"),
     epochs=4, batch_size=64, learning_rate=1e-3,
     by_data={"digits": {"epochs": 15, "batch_size": 32, "augment_shift": 2}},
@@ -170,8 +177,7 @@ register(Recipe(
     summary="shared CNN trunk, two heads (digit, parity), weighted losses 1.0 / 0.5",
     source="document 000 §3.3, document 002 §3.4 (多任务学习)",
     builder="keras_arch.models.multitask:multitask_cnn",
-    runner="keras_arch.training.multitask:run",
-    signatures="keras_arch.training.multitask:signatures",
+    task="keras_arch.tasks.multi_output:MultitaskTask",
     data=IMAGES, datasets=("digits", "mnist"),
     epochs=4, batch_size=128, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
     by_data={"digits": {"epochs": 30, "batch_size": 32, "warmup_epochs": 1, "augment_shift": 2}},
@@ -183,19 +189,16 @@ register(Recipe(
     summary="two-tower image-caption model: CNN + text towers in one space, InfoNCE, fusion f = Σαf_j(x) + Σβf_k(y)",
     source="document 004 §3.2, §4.2 (跨模态学习)",
     builder="keras_arch.models.two_tower:two_tower",
-    runner="keras_arch.training.crossmodal:run",
+    task="keras_arch.tasks.crossmodal:CrossModalTask",
     data="keras_arch.data.captions:load", datasets=("digits", "mnist"),
     epochs=5, batch_size=128, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
     by_data={"digits": {"epochs": 30, "batch_size": 64, "warmup_epochs": 1}},
-    signatures="keras_arch.training.crossmodal:signatures",
-    serving_samples="keras_arch.training.crossmodal:serving_samples",
     serving_input="image", serving_output="probabilities",
 ))
 
 KG = "keras_arch.data.kg:load"
 _KG_TRAINING = dict(
-    data=KG, datasets=("family",), runner="keras_arch.training.kg:run",
-    signatures="keras_arch.training.kg:signatures", serving_samples="keras_arch.training.kg:serving_samples",
+    data=KG, datasets=("family",), task="keras_arch.tasks.kg:KGTask",
     serving_input="head", serving_output="scores", loss="categorical_crossentropy",
     epochs=150, batch_size=128, learning_rate=3e-3,
     by_data={"family": {"epochs": 30, "learning_rate": 1e-2}},  # keeps `run kg` on the embedded graph under 90 s

@@ -86,30 +86,9 @@ def list_text():
 
 
 def summary_table(m):
-    if "summary" in m:  # runners whose metrics are not accuracy (kg) say what to show
-        rows = [tuple(r) for r in m["summary"]]
-        if "export_path" in m:
-            rows.append(("export", m["export_path"]))
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-    rows = [("arch", m["arch"]), ("data", f"{m['data']['name']} (train {m['data']['train']}, "
-                                          f"val {m['data']['val']}, test {m['data']['test']})"),
-            (f"{m['eval_split']} accuracy", f"{m['eval_accuracy']:.4f}"),
-            (f"{m['eval_split']} loss", f"{m['eval_loss']:.4f}"),
-            ("epochs", m["epochs"]), ("training seconds", f"{m['train_seconds']:.1f}"),
-            ("samples/s", f"{m['samples_per_second']:.0f}"), ("parameters", f"{m['parameters']:,}")]
-    for stage, s in m.get("stages", {}).items():
-        if stage == "tflite":
-            rows.append(("tflite int8 / float", f"acc {s['int8_accuracy']:.4f} / {s['float_accuracy']:.4f}, "
-                                                f"{s['int8_bytes']:,} / {s['float_bytes']:,} bytes"))
-        elif stage != "baseline":
-            extra = f", sparsity {s['sparsity']:.3f}" if "sparsity" in s else ""
-            rows.append((f"{stage} accuracy", f"{s['accuracy']:.4f}{extra}"))
-    rows += [tuple(r) for r in m.get("report_rows", [])]
-    if "teacher" in m:
-        rows.append(("teacher accuracy", f"{m['teacher']['eval_accuracy']:.4f} "
-                                         f"({m['teacher']['parameters']:,} parameters)"))
-    if "export_path" in m:
+    """The rows the trainer put in ``m["summary"]``, plus the export path."""
+    rows = [tuple(r) for r in m["summary"]]
+    if m.get("export_path"):
         rows.append(("export", m["export_path"]))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -165,20 +144,10 @@ def run_parsed(parser, args):
 
     from keras_arch.training import distribute
     distribute.configure_devices(args.logical_devices)  # before TensorFlow initialises
-    from keras_arch.training.trainer import RunOptions, train
-    options = RunOptions(dataset=args.dataset, data_dir=args.data_dir, test_dir=args.test_dir,
-                         epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.learning_rate, optimizer=args.optimizer,
-                         lr_schedule=args.lr_schedule, seed=args.seed, export=args.export,
-                         checkpoint_dir=args.checkpoint_dir, plot=args.plot, prune=args.prune, qat=args.qat,
-                         tflite=args.tflite, compress_epochs=args.compress_epochs or 2,
-                         per_channel=args.per_channel, pretrained=args.pretrained,
-                         max_length=args.max_length or 128, freeze_encoder=args.freeze_encoder,
-                         combine=args.combine, negatives=args.negatives,
-                         labels_per_class=args.labels_per_class, full_batch=args.full_batch,
-                         strategy=args.strategy, mixed_precision=args.mixed_precision, jit=args.jit,
-                         logdir=args.logdir, quiet=args.quiet)
-    model, metrics = train(args.arch, options)
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
+    config = RunConfig.from_args(args)
+    model, metrics = train(args.arch, config)
     if args.metrics_json:
         write_json_atomic(args.metrics_json, metrics)
     return model, metrics

@@ -302,7 +302,7 @@ F_MOE = code('''
     formula_check("aux = alpha N sum_i f_i P_i", r["aux_loss"], alpha * n * np.sum(f * P))''')
 
 F_INFONCE = code('''
-    from keras_arch.training.crossmodal import symmetric_infonce
+    from keras_arch.losses import symmetric_infonce
     from tests.reference import log_softmax
     S = np.random.default_rng(5).normal(0, 3, (6, 6)).astype(np.float32)  # similarities of 6 images x 6 captions
     S64 = S.astype(np.float64)  # NumPy in double precision
@@ -713,11 +713,11 @@ for path in plots.transformer_attention(model, text.load(), FIG):
         source_cell("keras_arch.layers.contrastive_similarity:ContrastiveSimilarity.call"),
         source_cell("keras_arch.layers.weighted_fusion:WeightedFusion.weights_and_features",
                     "keras_arch.layers.weighted_fusion:WeightedFusion.call"),
-        source_cell("keras_arch.training.crossmodal:symmetric_infonce"),
+        source_cell("keras_arch.losses:symmetric_infonce"),
         code('''model, m = train("crossmodal", epochs=8 if FAST else None, quiet=True)
 print({k: round(v, 4) for k, v in m.items() if "recall" in k or "fused" in k})
 from keras_arch.data import captions
-from keras_arch.training.crossmodal import similarity_pairs
+from keras_arch.tasks.crossmodal import similarity_pairs
 for path in plots.similarity_matrix(*similarity_pairs(model, captions.load()), FIG):
     show(path)'''),
         md("### 4.3 结构化知识迁移 · Structured knowledge"),

@@ -13,6 +13,7 @@ import pytest
 from keras_arch import errata, options, registry, run
 from keras_arch.errors import UsageError
 from keras_arch.optimize import support
+from keras_arch.tasks.base import task_class
 from keras_arch.training import checkpoints, trainer
 from tests.conftest import ROOT
 
@@ -59,11 +60,11 @@ def _value(flag, tmp_path):
 # --- the declaration ------------------------------------------------------------------------------
 
 def test_the_declaration_covers_every_arch_and_every_option():
-    assert set(options.REFUSED) == set(registry.names())
     flags = [a.option_strings[0] for a in run.build_parser()._actions
              if a.option_strings and a.dest not in ("help", "list")]
     assert sorted(flags) == sorted(options.ALL_OPTIONS)
-    for arch, reasons in options.REFUSED.items():
+    for arch in registry.names():
+        reasons = options.refused(arch)
         assert set(reasons) <= set(options.ALL_OPTIONS), arch
         assert all(r.strip() for r in reasons.values()), arch
 
@@ -78,8 +79,9 @@ def test_readme_options_table_is_current():
 
 
 def test_compression_refusals_agree_with_readme_support_matrix():
-    """A "no" in the support matrix is refused here; a single-fit arch whose
-    matrix says yes is not; runners have no compression stage at all."""
+    """A "no" in the support matrix is refused with the matrix's reason; a
+    "yes" is honoured unless the task declares why its compression stage
+    cannot apply (several outputs, a five-class transfer head, ranking metrics)."""
     readme = open(os.path.join(ROOT, "README.md")).read()
     rows = support.readme_block(readme).splitlines()[2:]
     matrix = {}
@@ -92,15 +94,12 @@ def test_compression_refusals_agree_with_readme_support_matrix():
         refused = options.refused(arch)
         for flag, columns in needs.items():
             no = any(cells[c].startswith("no") for c in columns)
-            if registry.get(arch).runner:  # the matrix's reason where it says no, else the runner's
-                assert flag in refused, (arch, flag)
-                assert "(support matrix)" in refused[flag] or refused[flag] == options.NO_COMPRESSION_STAGE
-            elif no:
+            task = task_class(registry.get(arch))
+            if no:
                 assert "(support matrix)" in refused.get(flag, ""), (arch, flag, [cells[c] for c in columns])
-            else:
-                assert flag not in refused, (arch, flag)
-        if registry.get(arch).runner and cells["QAT"].startswith("no"):
-            assert "(support matrix)" in refused["--qat"], arch
+            elif flag in refused:
+                assert "(support matrix)" not in refused[flag], (arch, flag)
+                assert refused[flag] == task.no_compression.get(flag), (arch, flag)
 
 
 def test_every_refused_pair_is_refused_by_main_before_training(main, tmp_path):
@@ -286,7 +285,7 @@ def issue_cases(tmp):
         (["cnn", "--seed", "-1"], "argument --seed: expected a seed in 0 .. 2**32-1, got -1"),
         (["kg", "--tflite", os.path.join(tmp, "x.tflite")], "--tflite is not supported for kg: several inputs"),
         (["early-exit", "--qat"], "--qat is not supported for early-exit: tfmot finds no layer"),
-        (["transfer", "--prune", "0.5"], "--prune is not supported for transfer: its runner has no compression"),
+        (["transfer", "--prune", "0.5"], "--prune is not supported for transfer: the compression stages fine-tune on all ten digits"),
         (["cnn", "--export", f], f"--export {f}: is a file, not a directory"),
         (["cnn", "--tflite", os.path.join(tmp, "missing", "x.tflite")], "does not exist"),
         (["cnn", "--plot", f], f"--plot {f}: is a file, not a directory"),

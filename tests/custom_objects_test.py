@@ -48,7 +48,7 @@ def _compile_like_training(model, recipe):
     """The recipe's optimizer over its learning-rate schedule (WarmupCosine,
     WarmupLinear...) and its losses, so that the saved file names them."""
     from keras_arch.training import schedules
-    from keras_arch.training.crossmodal import symmetric_infonce
+    from keras_arch.losses import symmetric_infonce
     schedule = schedules.make_schedule(recipe.lr_schedule, recipe.learning_rate, 100, 10)
     losses = {name: (symmetric_infonce if name == "similarity" else recipe.loss) for name in model.output_names}
     model.compile(optimizer=schedules.make_optimizer(recipe.optimizer, schedule), loss=losses)

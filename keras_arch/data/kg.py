@@ -191,7 +191,9 @@ class GraphSplits(Splits):
         return {"num_entities": self.graph.num_entities, "num_relations": 2 * self.graph.num_relations}
 
     def sizes(self):
-        return {"train": len(self.graph.train), "val": len(self.graph.valid), "test": len(self.graph.test)}
+        g = self.graph
+        return {"train": len(g.train), "val": len(g.valid), "test": len(g.test), "entities": g.num_entities,
+                "relations": g.num_relations, "skipped": dict(g.skipped)}
 
 
 def _queries(graph, triples):

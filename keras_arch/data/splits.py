@@ -70,7 +70,8 @@ def stratified_split(x, y, fraction, seed):
     return x_a, y_a, x_b, y_b
 
 
-def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0, epochs=None, start_epoch=0):
+def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0, epochs=None, start_epoch=0,
+                 drop_remainder=False):
     """tf.data pipeline: cache the decoded tensors, reshuffle every epoch with a
     fixed seed (deterministic under op determinism), batch, prefetch.
 
@@ -80,14 +81,17 @@ def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0, epochs=None, 
     With ``epochs``, the dataset holds epochs ``start_epoch`` .. ``epochs`` - 1
     back to back (fit it with ``steps_per_epoch``), and the order and the
     shifts of epoch e are a function of (seed, e) alone: a run resumed at epoch
-    e sees exactly what an uninterrupted run saw there."""
+    e sees exactly what an uninterrupted run saw there.
+
+    ``x`` and ``y`` may be dicts of arrays (several inputs or outputs);
+    ``drop_remainder`` drops each epoch's last, smaller batch."""
     import tensorflow as tf
     if shuffle and epochs is not None:
-        return _epoch_keyed(x, y, batch_size, seed, shift, epochs, start_epoch)
+        return _epoch_keyed(x, y, batch_size, seed, shift, epochs, start_epoch, drop_remainder)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+        ds = ds.shuffle(_length(y), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if shift:
         from keras_arch.backend import keras
         height, width = x.shape[1:3]
@@ -98,8 +102,13 @@ def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0, epochs=None, 
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def steps_per_epoch(n, batch_size):
-    return -(-n // batch_size)
+def steps_per_epoch(n, batch_size, drop_remainder=False):
+    return n // batch_size if drop_remainder else -(-n // batch_size)
+
+
+def _length(y):
+    """Examples in ``y`` (an array, or a dict of arrays)."""
+    return len(y[next(iter(y))]) if isinstance(y, dict) else len(y)
 
 
 def translate(images, offsets):
@@ -114,15 +123,15 @@ def translate(images, offsets):
         interpolation="NEAREST", fill_mode="CONSTANT")
 
 
-def _epoch_keyed(x, y, batch_size, seed, shift, epochs, start_epoch):
+def _epoch_keyed(x, y, batch_size, seed, shift, epochs, start_epoch, drop_remainder=False):
     import tensorflow as tf
-    n = len(y)
-    steps = steps_per_epoch(n, batch_size)
+    n = _length(y)
+    steps = steps_per_epoch(n, batch_size, drop_remainder)
     data = tf.nest.map_structure(tf.constant, (x, y))
 
     def epoch(e):
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, e]))
-        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder).enumerate()
         return batches.map(lambda b, idx: (e * steps + b, tf.nest.map_structure(lambda t: tf.gather(t, idx), data)))
 
     ds = tf.data.Dataset.range(start_epoch, epochs).flat_map(epoch)

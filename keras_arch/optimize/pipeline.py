@@ -10,34 +10,53 @@ def _evaluate(model, x, y, batch_size):
     return float(model.evaluate(make_dataset(x, y, batch_size), verbose=0)[1])
 
 
-def _fine_tune(model, cfg, splits, epochs, loss, callbacks=(), verbose=0):
+def _fine_tune(model, settings, splits, epochs, loss, callbacks=(), verbose=0):
     """Short fine-tuning at a tenth of the recipe's learning rate, constant."""
     from keras_arch.training.schedules import compile_model
-    tune_cfg = dict(cfg, learning_rate=cfg["learning_rate"] * 0.1, lr_schedule="constant",
-                    epochs=epochs, warmup_epochs=0)
-    steps = -(-len(splits.y_train) // cfg["batch_size"])
-    compile_model(model, tune_cfg, steps, loss)
-    train = make_dataset(splits.x_train, splits.y_train, cfg["batch_size"], shuffle=True,
-                         seed=cfg["seed"], shift=cfg.get("augment_shift", 0))
+    tune = settings.replace(learning_rate=settings.learning_rate * 0.1, lr_schedule="constant",
+                            epochs=epochs, warmup_epochs=0)
+    steps = -(-len(splits.y_train) // settings.batch_size)
+    compile_model(model, tune, steps, loss)
+    train = make_dataset(splits.x_train, splits.y_train, settings.batch_size, shuffle=True,
+                         seed=settings.seed, shift=settings.augment_shift)
     model.fit(train, epochs=epochs, verbose=verbose, callbacks=list(callbacks))
     return model
 
 
-def compress(model, recipe, cfg, splits, prune=None, qat=False, tflite=None, epochs=2,
-             logdir=None, verbose=0, per_channel=False):
+def compress(task, model, splits, verbose=0):
+    """The stages the task's run configuration asks for (--prune, --qat,
+    --tflite), each measured on the evaluation split.
+
+    Args:
+        task: the run's :class:`keras_arch.tasks.base.Task` (its recipe,
+            resolved settings and RunConfig).
+        model: the trained Keras model.
+        splits: the run's data.
+        verbose: Keras progress bars in the fine-tuning fits.
+
+    Returns:
+        (final Keras model, {stage: metrics}).
+    """
+    c = task.config
+    return compress_model(model, task.recipe, task.settings, splits, prune=c.prune, qat=c.qat, tflite=c.tflite,
+                          epochs=c.compress_epochs, logdir=c.logdir, verbose=verbose, per_channel=c.per_channel)
+
+
+def compress_model(model, recipe, settings, splits, prune=None, qat=False, tflite=None, epochs=2,
+                   logdir=None, verbose=0, per_channel=False):
     """Returns (final Keras model, {stage: metrics})."""
     from keras_arch.optimize import prune as prune_lib
     from keras_arch.optimize import qat as qat_lib
     from keras_arch.optimize import tflite as tflite_lib
     _, x_eval, y_eval = splits.eval_split()
-    bs = cfg["batch_size"]
+    bs = settings.batch_size
     stages = {"baseline": {"accuracy": _evaluate(model, x_eval, y_eval, bs),
                            "gzip_bytes": prune_lib.gzip_size(model), "parameters": model.count_params()}}
     current = model
     if prune:
         steps = -(-len(splits.y_train) // bs) * epochs
         pruned = prune_lib.prunable_copy(current, prune, end_step=int(steps * 0.7))
-        _fine_tune(pruned, cfg, splits, epochs, recipe.loss, prune_lib.callbacks(logdir), verbose)
+        _fine_tune(pruned, settings, splits, epochs, recipe.loss, prune_lib.callbacks(logdir), verbose)
         current = prune_lib.strip(pruned)
         current.compile(loss=recipe.loss, metrics=["accuracy"])
         per_layer = prune_lib.layer_sparsity(current)
@@ -53,7 +72,7 @@ def compress(model, recipe, cfg, splits, prune=None, qat=False, tflite=None, epo
             current = fold_batch_norm(current)
         quantized, float_layers = qat_lib.quantize(current, preserve_sparsity=bool(prune),
                                                    per_channel=per_channel)
-        _fine_tune(quantized, cfg, splits, max(1, epochs // 2), recipe.loss, verbose=verbose)
+        _fine_tune(quantized, settings, splits, max(1, epochs // 2), recipe.loss, verbose=verbose)
         stage = {"accuracy": _evaluate(quantized, x_eval, y_eval, bs), "float_layers": float_layers,
                  "preserve_sparsity": bool(prune)}
         if prune:

@@ -171,15 +171,6 @@ def single_input_outputs(model, input_name, outputs):
     return {"serving_default": serve}
 
 
-def for_recipe(model, recipe):
-    """The signatures an arch exports (unguarded: ``export_servable`` guards
-    them): its own builder if it names one."""
-    if recipe.signatures:
-        from keras_arch.registry import resolve
-        return resolve(recipe.signatures)(model, recipe)
-    return single_input(model, recipe.serving_input, recipe.serving_output)
-
-
 def call(fn, inputs):
     """Call an in-memory signature with inputs keyed by TensorSpec name, as a
     loaded SavedModel's signatures are called."""

@@ -97,21 +97,27 @@ def per_replica_batch(global_batch, strategy):
     return global_batch // replicas
 
 
+def describe(strategy, options):
+    """What ``--metrics-json`` records about the run's distribution."""
+    import tensorflow as tf
+    default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
+    return {"strategy": options.strategy or "auto",
+            "class": "default" if default else type(strategy).__name__,
+            "replicas": strategy.num_replicas_in_sync,
+            "devices": ["default"] if default else list(strategy.extended.worker_devices),
+            "chief": is_chief()}
+
+
 @contextlib.contextmanager
 def scope(options):
     """The strategy scope of a run (a no-op for the default strategy), plus
-    mixed precision and the replica count in ``options.strategy_info``."""
+    mixed precision; yields the strategy."""
     import tensorflow as tf
     from keras_arch.backend import keras
     if options.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = make_strategy(options.strategy or "auto")
     default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
-    options.strategy_info = {"strategy": options.strategy or "auto",
-                             "class": "default" if default else type(strategy).__name__,
-                             "replicas": strategy.num_replicas_in_sync,
-                             "devices": ["default"] if default else list(strategy.extended.worker_devices),
-                             "chief": is_chief()}
     try:
         if default:  # nothing to enter
             yield strategy

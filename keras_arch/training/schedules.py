@@ -101,23 +101,23 @@ def make_optimizer(name, schedule, clipnorm=None):
     raise UsageError(f"unknown --optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
 
 
-def optimizer_for(cfg, steps_per_epoch):
+def optimizer_for(settings, steps_per_epoch):
     """A run's optimizer over its learning-rate schedule.
 
     Args:
-        cfg: the resolved run configuration (optimizer, lr_schedule,
-            learning_rate, epochs, warmup_epochs, clipnorm).
+        settings: the run's :class:`keras_arch.config.Settings` (optimizer,
+            lr_schedule, learning_rate, epochs, warmup_epochs, clipnorm).
         steps_per_epoch: optimizer steps in one epoch.
     """
-    total = cfg["epochs"] * steps_per_epoch
-    warmup = warmup_steps(cfg.get("warmup_epochs", 0), steps_per_epoch, total)
-    return make_optimizer(cfg["optimizer"], make_schedule(cfg["lr_schedule"], cfg["learning_rate"], total, warmup),
-                          clipnorm=cfg.get("clipnorm"))
+    total = settings.epochs * steps_per_epoch
+    warmup = warmup_steps(settings.warmup_epochs, steps_per_epoch, total)
+    schedule = make_schedule(settings.lr_schedule, settings.learning_rate, total, warmup)
+    return make_optimizer(settings.optimizer, schedule, clipnorm=settings.clipnorm)
 
 
-def compile_model(model, cfg, steps_per_epoch, loss):
+def compile_model(model, settings, steps_per_epoch, loss):
     """Compile ``model`` with the run's optimizer, ``loss`` and accuracy
-    (XLA with ``cfg["jit"]``); returns it."""
-    model.compile(optimizer=optimizer_for(cfg, steps_per_epoch), loss=loss, metrics=["accuracy"],
-                  jit_compile=bool(cfg.get("jit")))
+    (XLA with ``settings.jit``); returns it."""
+    model.compile(optimizer=optimizer_for(settings, steps_per_epoch), loss=loss, metrics=["accuracy"],
+                  jit_compile=settings.jit)
     return model

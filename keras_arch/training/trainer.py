@@ -1,78 +1,166 @@
-"""The recipe-driven trainer behind ``python -m keras_arch.run``."""
+"""One trainer for every arch: :class:`Trainer` runs a
+:class:`keras_arch.tasks.base.Task` (what differs between archs lives in the
+task; everything else is here, once).
+
+Anchor: TF Model Garden ``official/core/base_trainer.py`` with
+``official/core/train_lib.py``.
+"""
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
+import os
 import sys
 import time
-from typing import Optional
 
 from keras_arch import registry
+from keras_arch.config import RunConfig
 from keras_arch.errors import TrainingError, UsageError
 
 
-TRAINING_KEYS = ("dataset", "epochs", "batch_size", "learning_rate", "optimizer", "lr_schedule")
+def train(name, config: RunConfig = None):
+    """Build, train and evaluate the registered arch ``name`` under the
+    requested tf.distribute strategy; returns (model, metrics).
+
+    Args:
+        name: a registered arch.
+        config: the run's :class:`keras_arch.config.RunConfig` (default: the
+            recipe's settings on its embedded data).
+    """
+    from keras_arch.tasks.base import for_arch
+    return Trainer(for_arch(name, config or RunConfig())).run()
 
 
-@dataclasses.dataclass
-class RunOptions:
-    """What the CLI (or a notebook) may override in a recipe. None = recipe's value."""
-    dataset: Optional[str] = None
-    data_dir: Optional[str] = None
-    test_dir: Optional[str] = None
-    epochs: Optional[int] = None
-    batch_size: Optional[int] = None
-    learning_rate: Optional[float] = None
-    optimizer: Optional[str] = None
-    lr_schedule: Optional[str] = None
-    seed: int = 0
-    export: Optional[str] = None
-    checkpoint_dir: Optional[str] = None
-    plot: Optional[str] = None
-    prune: Optional[float] = None
-    qat: bool = False
-    tflite: Optional[str] = None
-    compress_epochs: int = 2
-    per_channel: bool = False
-    pretrained: Optional[str] = None
-    max_length: int = 128
-    freeze_encoder: bool = False
-    combine: Optional[str] = None  # kg: "concat" or "sum" (None: the recipe's)
-    negatives: Optional[int] = None  # kg: train with K sampled negatives instead of 1-N scoring
-    labels_per_class: Optional[int] = None  # transfer: labelled target images per class
-    full_batch: bool = False  # one gradient step per epoch over all training examples
-    strategy: Optional[str] = None  # auto | one-device | mirrored | multi-worker
-    mixed_precision: bool = False
-    jit: bool = False  # XLA-compile the train step
-    logdir: Optional[str] = None  # TensorBoard scalars (and pruning summaries)
-    strategy_info: dict = dataclasses.field(default_factory=dict)  # filled in by distribute.scope
-    quiet: bool = False
+class Trainer:
+    """Runs one task: seed, strategy scope, build, fit with the standard
+    callbacks, evaluate, metrics, summary, plots, compression, export.
 
-    def resolved(self, recipe, data_family=None):
-        """The full configuration of a run: options over the recipe's defaults
-        for this data family over the recipe's defaults."""
-        cfg = {k: getattr(self, k) for k in TRAINING_KEYS}
-        defaults = {k: getattr(recipe, k) for k in TRAINING_KEYS if k != "dataset"}
-        defaults.update(recipe.by_data.get(data_family, {}), dataset=recipe.datasets[0])
-        cfg = {k: (defaults[k] if v is None else v) for k, v in cfg.items()}
-        if cfg["dataset"] not in recipe.datasets:
-            raise UsageError(f"--dataset {cfg['dataset']!r} is not available for {recipe.name}; "
-                             f"choose from {', '.join(recipe.datasets)}")
-        for key in ("epochs", "batch_size"):
-            if cfg[key] <= 0:
-                raise UsageError(f"--{key.replace('_', '-')} must be positive, got {cfg[key]}")
-        if cfg["learning_rate"] <= 0:
-            raise UsageError(f"--learning-rate must be positive, got {cfg['learning_rate']}")
-        cfg.update(arch=recipe.name, seed=self.seed, data_dir=self.data_dir,
-                   test_dir=self.test_dir,
-                   warmup_epochs=recipe.by_data.get(data_family, {}).get("warmup_epochs", recipe.warmup_epochs),
-                   augment_shift=recipe.by_data.get(data_family, {}).get("augment_shift", recipe.augment_shift),
-                   clipnorm=recipe.clipnorm,
-                   builder=recipe.builder, builder_kwargs=dict(recipe.builder_kwargs),
-                   source=recipe.source, jit=self.jit, mixed_precision=self.mixed_precision,
-                   strategy=self.strategy or "auto")
-        return cfg
+    Args:
+        task: a :class:`keras_arch.tasks.base.Task` instance.
+    """
+
+    def __init__(self, task):
+        self.task, self.config = task, task.config
+        self.start_epoch = 0  # epochs a --checkpoint-dir run finished before this process
+        self.seconds = 0.0  # time spent in fit, every phase together
+        self.phases = []  # (label, epochs) of every fit
+        self.strategy_info = {}
+        self._run_info = None
+
+    @property
+    def verbose(self):
+        return 0 if self.config.quiet else 1
+
+    def run(self):
+        from keras_arch.training import distribute
+        task, config = self.task, self.config
+        from keras_arch import options
+        options.check_config(task.name, config)  # the CLI has checked already; Python callers too
+        config.settings(task.recipe)  # bad names and values fail here, before TensorFlow starts
+        if config.strategy == "multi-worker":  # collective ops must exist before any TensorFlow op
+            with distribute.scope(config) as strategy:
+                return self._run(task.load_data(), strategy)
+        splits = task.load_data()  # a bad path is one line, not TensorFlow's start-up chatter
+        with distribute.scope(config) as strategy:
+            return self._run(splits, strategy)
+
+    def _run(self, splits, strategy):
+        from keras_arch.training import checkpoints, distribute
+        task, config = self.task, self.config
+        self.strategy_info = distribute.describe(strategy, config)
+        settings = task.resolve(splits)
+        if config.full_batch:
+            if config.batch_size:
+                raise UsageError("--full-batch and --batch-size contradict each other; give one")
+            settings = task.settings = settings.replace(batch_size=len(splits.y_train))
+        warning = short_run_warning(task.recipe, splits.family, settings.epochs)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+        distribute.per_replica_batch(settings.batch_size, strategy)
+        if config.checkpoint_dir:  # validate the directory before anything is written to it
+            self._run_info = {"arch": task.name, "model_args": splits.model_args(structure_only=True),
+                              "config": settings.as_dict()}
+            checkpoints.check_same_run(config.checkpoint_dir, self._run_info)
+            self.start_epoch = min(checkpoints.completed_epochs(config.checkpoint_dir), settings.epochs)
+        seed_everything(settings.seed, replayable=bool(config.checkpoint_dir), deterministic=not config.jit)
+        model = task.build_model(splits)
+        history = task.fit(self, model, splits)
+        metrics = self.metrics(model, splits, history)
+        metrics.update(task.evaluate(model, splits))
+        if config.plot:
+            metrics["plots"] = self.plots(model, splits, metrics)
+        if config.compress:
+            from keras_arch.optimize.pipeline import compress
+            model, metrics["stages"] = compress(task, task.serving_model(model), splits, self.verbose)
+        metrics["summary"] = self.summary(splits, metrics)
+        if config.export:
+            from keras_arch.serving.servable import export_arch
+            metrics["export_path"] = export_arch(task.serving_model(model), task.recipe, config.export, splits,
+                                                 task=task)
+        return task.serving_model(model), metrics
+
+    def fit(self, model, train, val, epochs, steps=None, main=False, callbacks=(), label="train"):
+        """``model.fit`` with the standard callbacks; returns its history
+        dict. ``main``: the task's resumable fit, which gets the
+        --checkpoint-dir callbacks (one per run)."""
+        from keras_arch.training import checkpoints, distribute
+        out = list(callbacks) + standard_callbacks(self.config)
+        if main and self.config.checkpoint_dir:
+            out += checkpoints.callbacks(self.config.checkpoint_dir, self._run_info, chief=distribute.is_chief())
+        start = time.perf_counter()
+        history = model.fit(train, validation_data=val, epochs=epochs, steps_per_epoch=steps,
+                            verbose=self.verbose, callbacks=out)
+        self.seconds += time.perf_counter() - start
+        history = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self.phases.append((label, len(history.get("loss", []))))
+        return history
+
+    def metrics(self, model, splits, history):
+        """What every run reports (and --metrics-json writes)."""
+        s = self.task.settings
+        split = splits.eval_split()[0]
+        ran = len(history.get("loss", [])) if history else s.epochs
+        metrics = {"arch": self.task.name, "eval_split": split, "epochs": s.epochs, "epochs_this_run": ran,
+                   "resumed_at_epoch": self.start_epoch, "train_seconds": round(self.seconds, 3),
+                   "parameters": int(self.task.serving_model(model).count_params()),
+                   "data": {"name": splits.name, **splits.sizes()}, "config": s.as_dict(),
+                   "distribution": dict(self.strategy_info)}
+        metrics["seconds_per_epoch"] = round(self.seconds / max(ran, 1), 3)
+        if len(self.phases) == 1 and self.seconds > 0:
+            metrics["samples_per_second"] = round(len(splits.y_train) * ran / self.seconds, 1)
+        if len(self.phases) > 1:
+            metrics["phases"] = [{"phase": label, "epochs": n} for label, n in self.phases]
+        if history:
+            metrics["history"] = history
+            if "val_accuracy" in history:
+                metrics["final_val_accuracy"] = history["val_accuracy"][-1]
+        return metrics
+
+    def plots(self, model, splits, metrics):
+        from keras_arch import plots
+        os.makedirs(self.config.plot, exist_ok=True)
+        out = []
+        if metrics.get("history"):
+            out.append(plots.training_curves(metrics["history"], os.path.join(self.config.plot, "training.png"),
+                                             self.task.name))
+        return out + self.task.plots(model, splits, metrics, self.config.plot)
+
+    def summary(self, splits, m):
+        """The rows ``run`` prints."""
+        rows = [("arch", m["arch"]), ("data", self.task.data_row(splits)), *self.task.summary_rows(m)]
+        for stage, s in m.get("stages", {}).items():
+            if stage == "tflite":
+                rows.append(("tflite int8 / float", f"acc {s['int8_accuracy']:.4f} / {s['float_accuracy']:.4f}, "
+                                                    f"{s['int8_bytes']:,} / {s['float_bytes']:,} bytes"))
+            elif stage != "baseline":
+                extra = f", sparsity {s['sparsity']:.3f}" if "sparsity" in s else ""
+                rows.append((f"{stage} accuracy", f"{s['accuracy']:.4f}{extra}"))
+        rows += [tuple(r) for r in m.get("report_rows", [])]
+        rows += [("epochs", self.task.epochs_row(m)), ("training seconds", f"{m['train_seconds']:.1f}")]
+        if "samples_per_second" in m:
+            rows.append(("samples/s", f"{m['samples_per_second']:.0f}"))
+        rows.append(("parameters", f"{m['parameters']:,}"))
+        return rows
 
 
 def seed_everything(seed, replayable=False, deterministic=True):
@@ -93,20 +181,6 @@ def seed_everything(seed, replayable=False, deterministic=True):
         tf.config.experimental.enable_op_determinism()
 
 
-def prepare(name, options):
-    """(recipe, cfg, splits) of a run: the recipe, its data, and the options
-    resolved over the recipe's defaults for that data. Runners start here."""
-    recipe = registry.get(name)
-    cfg = options.resolved(recipe)  # validates the options before any data is read
-    splits = registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir,
-                                           test_dir=options.test_dir)
-    cfg = options.resolved(recipe, splits.family)
-    warning = short_run_warning(recipe, splits.family, cfg["epochs"])
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    return recipe, cfg, splits
-
-
 def short_run_warning(recipe, family, epochs):
     """The line to warn with when ``epochs`` is fewer than the recipe needs
     on this data family (``Recipe.min_epochs``), else None."""
@@ -115,35 +189,6 @@ def short_run_warning(recipe, family, epochs):
     needed, why = recipe.min_epochs[family]
     return (f"{recipe.name} on {family} data needs at least {needed} epochs ({why}); "
             f"--epochs {epochs} will likely stop before it learns the task")
-
-
-def finish(name, model, recipe, splits, options, metrics, plot_fns=()):
-    """--plot (training curves plus ``plot_fns``(directory) -> path) and
-    --export, the common tail of every runner."""
-    import os
-    if options.plot and "history" in metrics:
-        from keras_arch import plots
-        os.makedirs(options.plot, exist_ok=True)
-        metrics["plots"] = [plots.training_curves(metrics["history"], os.path.join(options.plot, "training.png"), name)]
-        metrics["plots"] += [fn(options.plot) for fn in plot_fns]
-    if options.export:
-        from keras_arch.serving.servable import export_arch
-        metrics["export_path"] = export_arch(model, recipe, options.export, splits)
-    return model, metrics
-
-
-def fit_outputs(model, splits, targets, cfg, options):
-    """Fit a multi-output model on ``targets``(y) -> {output: labels}, with the
-    recipe's shifts and the standard callbacks; returns (history dict, seconds)."""
-    from keras_arch.data.splits import make_dataset
-    start = time.perf_counter()
-    history = model.fit(make_dataset(splits.x_train, targets(splits.y_train), cfg["batch_size"], shuffle=True,
-                                     seed=options.seed, shift=cfg["augment_shift"]),
-                        validation_data=make_dataset(splits.x_val, targets(splits.y_val), cfg["batch_size"]),
-                        epochs=cfg["epochs"], verbose=0 if options.quiet else 1,
-                        callbacks=standard_callbacks(options))
-    seconds = time.perf_counter() - start
-    return {k: [float(v) for v in vals] for k, vals in history.history.items()}, seconds
 
 
 def standard_callbacks(options):
@@ -210,109 +255,3 @@ def NaNGuard(checkpoint_dir=None):  # noqa: N802  (a class built lazily: no Tens
     return _nan_guard_class()(checkpoint_dir)
 
 
-def run_metrics(name, splits, model, accuracy, loss, epochs, seconds, cfg, history=None):
-    """The metrics every runner reports (and --metrics-json writes)."""
-    split = splits.eval_split()[0]
-    metrics = {
-        "arch": name, "eval_split": split, "eval_accuracy": float(accuracy), "eval_loss": float(loss),
-        f"{split}_accuracy": float(accuracy), f"{split}_loss": float(loss), "epochs": epochs,
-        "train_seconds": round(seconds, 3),
-        "samples_per_second": round(len(splits.y_train) * epochs / seconds, 1),
-        "parameters": int(model.count_params()), "data": {"name": splits.name, **splits.sizes()},
-        "config": cfg,
-    }
-    if history is not None:
-        metrics["history"] = {k: [float(v) for v in vals] for k, vals in history.items()}
-    return metrics
-
-
-def train(name, options: RunOptions = None):
-    """Build, train and evaluate the registered arch ``name`` under the
-    requested tf.distribute strategy; returns (model, metrics)."""
-    from keras_arch.training import distribute
-    options = options or RunOptions()
-    recipe = registry.get(name)
-    if recipe.runner and options.full_batch:
-        raise UsageError(f"--full-batch applies to single-fit archs; {name} runs its own schedule of fits")
-    options.resolved(recipe)  # bad names and values fail here, before TensorFlow starts
-    if recipe.runner:
-        with distribute.scope(options):
-            model, metrics = registry.resolve(recipe.runner)(name, options)
-    elif options.strategy == "multi-worker":  # collective ops must exist before any TensorFlow op
-        with distribute.scope(options):
-            model, metrics = _train_one_fit(name, recipe, options, _load(recipe, options))
-    else:  # read the data first: a bad path is one line, not TensorFlow's start-up chatter
-        splits = _load(recipe, options)
-        with distribute.scope(options):
-            model, metrics = _train_one_fit(name, recipe, options, splits)
-    metrics["distribution"] = dict(options.strategy_info)
-    return model, metrics
-
-
-def _load(recipe, options):
-    cfg = options.resolved(recipe)
-    return registry.resolve(recipe.data)(dataset=cfg["dataset"], data_dir=options.data_dir, test_dir=options.test_dir)
-
-
-def _train_one_fit(name, recipe, options, splits):
-    cfg = options.resolved(recipe, splits.family)
-    if options.full_batch:
-        if options.batch_size:
-            raise UsageError("--full-batch and --batch-size contradict each other; give one")
-        cfg["batch_size"] = len(splits.y_train)
-
-    import tensorflow as tf
-    from keras_arch.data.splits import make_dataset, steps_per_epoch
-    from keras_arch.training import checkpoints, distribute, schedules
-    distribute.per_replica_batch(cfg["batch_size"], tf.distribute.get_strategy())
-    seed_everything(options.seed, replayable=bool(options.checkpoint_dir), deterministic=not options.jit)
-    callbacks = standard_callbacks(options)
-    start_epoch = 0
-    if options.checkpoint_dir:  # validate the directory before anything is written to it
-        run_info = {"arch": name, "model_args": splits.model_args(structure_only=True), "config": cfg}
-        checkpoints.check_same_run(options.checkpoint_dir, run_info)
-        start_epoch = min(checkpoints.completed_epochs(options.checkpoint_dir), cfg["epochs"])
-        callbacks += checkpoints.callbacks(options.checkpoint_dir, run_info, chief=distribute.is_chief())
-    # Order and augmentation of epoch e depend on (seed, e) only, so a resumed run
-    # continues exactly where the interrupted one stopped.
-    train_ds = make_dataset(splits.x_train, splits.y_train, cfg["batch_size"], shuffle=True,
-                            seed=options.seed, shift=cfg["augment_shift"], epochs=cfg["epochs"],
-                            start_epoch=start_epoch)
-    val_ds = make_dataset(splits.x_val, splits.y_val, cfg["batch_size"])
-    steps = steps_per_epoch(len(splits.y_train), cfg["batch_size"])
-
-    model = registry.build(name, **splits.model_args())
-    schedules.compile_model(model, cfg, steps, recipe.loss)
-    verbose = 0 if options.quiet else 1
-    start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], steps_per_epoch=steps,
-                        verbose=verbose, callbacks=callbacks)
-    seconds = time.perf_counter() - start
-
-    _, x_eval, y_eval = splits.eval_split()
-    loss, accuracy = model.evaluate(make_dataset(x_eval, y_eval, cfg["batch_size"]), verbose=0)
-    metrics = run_metrics(name, splits, model, accuracy, loss, len(history.history["loss"]), seconds, cfg,
-                          history.history)
-    metrics["epochs"] = cfg["epochs"]
-    metrics["epochs_this_run"] = len(history.history["loss"])
-    metrics["final_val_accuracy"] = float(history.history["val_accuracy"][-1])
-    metrics["resumed_at_epoch"] = start_epoch
-    if recipe.report:
-        metrics.update(registry.resolve(recipe.report)(model, splits))
-    if options.plot:
-        import os
-        from keras_arch import plots
-        os.makedirs(options.plot, exist_ok=True)
-        metrics["plots"] = [plots.training_curves(metrics["history"], os.path.join(options.plot, "training.png"), name)]
-        if recipe.plot:
-            metrics["plots"] += registry.resolve(recipe.plot)(model, splits, options.plot)
-    if options.prune or options.qat or options.tflite:
-        from keras_arch.optimize.pipeline import compress
-        model, metrics["stages"] = compress(
-            model, recipe, cfg, splits, prune=options.prune, qat=options.qat, tflite=options.tflite,
-            epochs=options.compress_epochs, verbose=verbose, per_channel=options.per_channel,
-            logdir=options.logdir)
-    if options.export:
-        from keras_arch.serving.servable import export_arch
-        metrics["export_path"] = export_arch(model, recipe, options.export, splits)
-    return model, metrics

@@ -79,12 +79,11 @@ def test_text_in_export_equals_the_python_path(tmp_path):
     """Hugging Face tokenizer + model in Python == the reloaded SavedModel fed raw text."""
     import tensorflow as tf
     from transformers import BertTokenizer
-    from keras_arch import registry
     from keras_arch.serving.export import export_servable, load_servable
-    from keras_arch.training import bert
+    from keras_arch.tasks import bert
     model = bc.bert_classifier(num_classes=2, pretrained=None)  # tiny, real vocabulary size
     sentences = ["A moving, wonderful film.", "Not good. Naïve plot…", "東京 😀", ""]
-    path = export_servable(model, str(tmp_path), "bert", bert.signatures(model, registry.get("bert")))
+    path = export_servable(model, str(tmp_path), "bert", bert.signatures(model, bert.tokenizer_for("minilm", 128)))
     served = load_servable(path).signatures["serving_default"](text=tf.constant(sentences))["probabilities"]
     enc = BertTokenizer.from_pretrained(bc.default_pretrained_dir())(sentences, padding=True, return_tensors="np")
     python = model({k: enc[k].astype(np.int32) for k in bc.INPUTS}, training=False)

@@ -1,7 +1,9 @@
 import numpy as np
 
 from keras_arch.models.multitask import multitask_cnn
-from keras_arch.training.multitask import targets
+from keras_arch.tasks.base import for_arch
+
+targets = for_arch("multitask").targets
 
 
 def test_two_heads_share_one_trunk():

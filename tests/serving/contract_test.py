@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_arch.tasks.base import for_arch
 from keras_arch import registry
 from keras_arch.serving import rest, signatures, warmup
 from keras_arch.serving.servable import sample_inputs
@@ -22,13 +23,13 @@ ARCHS = registry.names()
 def _keras(exported, arch, signature, inputs):
     """What the in-memory model gives (the raw, unguarded signature)."""
     model, recipe, _, _ = exported[1][arch]
-    fn = signatures.for_recipe(model, recipe)[signature]
+    fn = for_arch(recipe.name).signatures(model)[signature]
     return {k: v.numpy() for k, v in signatures.call(fn, inputs).items()}
 
 
 def _declared(exported, arch, signature):
     model, recipe, _, _ = exported[1][arch]
-    return {s.name: s for s in signatures.for_recipe(model, recipe)[signature].input_signature}
+    return {s.name: s for s in for_arch(recipe.name).signatures(model)[signature].input_signature}
 
 
 def _assert_close(got, expected):

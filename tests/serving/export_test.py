@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from keras_arch.tasks.base import for_arch
 from keras_arch import registry
 from keras_arch.errors import UsageError
 from keras_arch.models.cnn import doc001_cnn
@@ -87,7 +88,7 @@ def test_reload_in_fresh_process_gives_same_outputs(exported, arch, tmp_path):
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
     served = json.loads(out.stdout.strip().splitlines()[-1])
-    in_memory = signatures.for_recipe(model, recipe)
+    in_memory = for_arch(recipe.name).signatures(model)
     assert set(served) == set(samples)
     for sig, inputs in samples.items():
         expected = signatures.call(in_memory[sig], inputs)

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from keras_arch.tasks.base import for_arch
 from keras_arch import registry
 from keras_arch.errors import UsageError
 from keras_arch.export import example_request
@@ -29,7 +30,7 @@ def test_readme_request_bodies_map_onto_the_signature(exported, loaded, arch, si
     answer = rest.predict(loaded(arch), body)
     if any(v.dtype.kind == "f" for v in inputs.values()):
         inputs = {k: np.round(v, 4) if v.dtype.kind == "f" else v for k, v in inputs.items()}
-    expected = {k: v.numpy() for k, v in signatures.call(signatures.for_recipe(model, recipe)[signature], inputs).items()}
+    expected = {k: v.numpy() for k, v in signatures.call(for_arch(recipe.name).signatures(model)[signature], inputs).items()}
     key = "predictions" if fmt == "instances" else "outputs"
     assert list(answer) == [key]
     if len(expected) == 1:  # TF Serving drops the output names

@@ -3,6 +3,7 @@ import os
 import numpy as np
 import pytest
 
+from keras_arch.tasks.base import for_arch
 from keras_arch import registry
 from keras_arch.serving import warmup
 from keras_arch.serving import signatures
@@ -17,7 +18,7 @@ def test_warmup_requests_replay_through_the_loaded_model(exported, loaded, arch)
     samples = sample_inputs(recipe, splits)
     assert sorted((sig, len(next(iter(inputs.values())))) for _, sig, inputs in requests) == sorted(
         (sig, b) for sig in samples for b in (1, 8))
-    servable, in_memory = loaded(arch), signatures.for_recipe(model, recipe)
+    servable, in_memory = loaded(arch), for_arch(recipe.name).signatures(model)
     for model_name, signature_name, inputs in requests:
         assert model_name == arch
         for key, value in inputs.items():  # real samples, not zeros

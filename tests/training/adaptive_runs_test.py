@@ -69,10 +69,10 @@ def test_transfer_beats_scratch_on_mnist_with_10_labels_per_class(tmp_path):
     assert m["fine_tuned_accuracy"] > m["scratch_accuracy"] + 0.03, m
 
 
-def test_full_batch_is_one_step_per_epoch_and_refuses_runners(tmp_path):
+def test_full_batch_is_one_step_per_epoch_and_refused_by_multi_phase_tasks(tmp_path):
     m, _ = run_json(tmp_path, "cnn-doc000", "--full-batch", "--epochs", "2", "--optimizer", "sgd")
     assert m["config"]["batch_size"] == m["data"]["train"] == 1257
     out = run_cli("transfer", "--full-batch", timeout=60)
-    assert out.returncode == 2 and "--full-batch is not supported for transfer: single-fit archs only" in out.stderr
+    assert out.returncode == 2 and "--full-batch is not supported for transfer: its target phases" in out.stderr
     out = run_cli("cnn", "--full-batch", "--batch-size", "8", timeout=60)
     assert out.returncode == 2 and "contradict" in out.stderr

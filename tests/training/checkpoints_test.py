@@ -60,7 +60,8 @@ def test_nan_in_a_later_epoch_keeps_the_last_good_checkpoint(tmp_path):
     from keras_arch.backend import keras
     from keras_arch.errors import TrainingError
     from keras_arch.training import checkpoints
-    from keras_arch.training.trainer import RunOptions, standard_callbacks
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import standard_callbacks
 
     ckpt = tmp_path / "ckpt"
     seen = {}
@@ -78,7 +79,7 @@ def test_nan_in_a_later_epoch_keeps_the_last_good_checkpoint(tmp_path):
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     y = x.sum(axis=1, keepdims=True)
     run_info = {"arch": "tiny", "config": {}}
-    callbacks = ([Diverge()] + standard_callbacks(RunOptions(checkpoint_dir=str(ckpt)))
+    callbacks = ([Diverge()] + standard_callbacks(RunConfig(checkpoint_dir=str(ckpt)))
                  + checkpoints.callbacks(str(ckpt), run_info))
     with pytest.raises(TrainingError, match="the loss became (nan|inf) in epoch 2"):
         model.fit(x, y, validation_data=(x, y), epochs=3, batch_size=16, verbose=0, callbacks=callbacks)

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from keras_arch.training.crossmodal import retrieval, symmetric_infonce
+from keras_arch.losses import symmetric_infonce
+from keras_arch.tasks.crossmodal import retrieval
 from tests.conftest import run_cli
 
 

@@ -16,11 +16,12 @@ MIRRORED_CHECK = textwrap.dedent("""
     import numpy as np
     from keras_arch.training import distribute
     distribute.configure_devices(2)  # before TensorFlow initialises
-    from keras_arch.training.trainer import RunOptions, train
+    from keras_arch.config import RunConfig
+    from keras_arch.training.trainer import train
     arch, epochs, optimizer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     out = {}
     for strategy in ("one-device", "mirrored"):
-        model, m = train(arch, RunOptions(strategy=strategy, epochs=epochs, batch_size=64, optimizer=optimizer,
+        model, m = train(arch, RunConfig(strategy=strategy, epochs=epochs, batch_size=64, optimizer=optimizer,
                                           learning_rate=0.05 if optimizer == "sgd" else None, quiet=True))
         out[strategy] = {"loss": m["history"]["loss"], "replicas": m["distribution"]["replicas"],
                          "weights": [w.tolist() for w in model.get_weights()]}

@@ -3,19 +3,16 @@ import json
 import numpy as np
 import pytest
 
-from keras_arch import registry
 from keras_arch.data import kg
-from keras_arch.training.kg import negative_dataset, one_to_n_dataset, train_graph
-from keras_arch.training.trainer import RunOptions
+from keras_arch.config import RunConfig
+from keras_arch.tasks.kg import negative_dataset, one_to_n_dataset, train_on_graph
 from tests.conftest import SHARED_DATA, needs_shared, run_cli
 
 
-def small_cfg(name, **changes):
-    cfg = RunOptions().resolved(registry.get(name))
-    cfg.update(epochs=12, learning_rate=1e-2, builder_kwargs={**registry.get(name).builder_kwargs,
-                                                              "dim": 32, **({"hidden": 64} if name == "kg" else {})})
-    cfg.update(changes)
-    return cfg
+def train_small(name, graph, **options):
+    """``name`` with a 32-dimensional embedding (64 hidden units in the MLP) on ``graph``."""
+    config = RunConfig(**{"epochs": 12, "learning_rate": 1e-2, "quiet": True, **options})
+    return train_on_graph(name, graph, config, {"dim": 32, **({"hidden": 64} if name == "kg" else {})})
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +25,15 @@ def test_both_combine_modes_learn_the_family_graph_and_sum_pays_for_its_symmetry
     0.69, sum 0.55 (sum cannot tell father_of(a, b) from father_of(b, a))."""
     mrr = {}
     for combine in ("concat", "sum"):
-        _, m = train_graph("kg", graph, small_cfg("kg", combine=combine, epochs=30))
+        _, m = train_small("kg", graph, combine=combine, epochs=30)
         assert m["history"]["loss"][-1] < 0.6 * m["history"]["loss"][0]
         mrr[combine] = m["test_mrr"]
     assert mrr["concat"] > 0.6 and mrr["sum"] > 0.4 and mrr["concat"] > mrr["sum"] + 0.05, mrr
 
 
 def test_negative_sampling_learns_and_is_deterministic(graph):
-    cfg = small_cfg("kg-distmult", negatives=16, epochs=20)
-    _, a = train_graph("kg-distmult", graph, cfg, seed=3)
-    _, b = train_graph("kg-distmult", graph, cfg, seed=3)
+    _, a = train_small("kg-distmult", graph, negatives=16, epochs=20, seed=3)
+    _, b = train_small("kg-distmult", graph, negatives=16, epochs=20, seed=3)
     assert a["objective"] == "16 negatives" and a["test_mrr"] > 0.4, a["test_mrr"]
     assert a["test_mrr"] == b["test_mrr"] and a["history"] == b["history"]
 

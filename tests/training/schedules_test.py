@@ -94,9 +94,9 @@ def test_every_schedule_and_optimizer_builds():
 
 def test_the_trainer_clips_as_the_recipe_says():
     from keras_arch import registry
-    from keras_arch.training.trainer import RunOptions
+    from keras_arch.config import RunConfig
     from keras_arch.training.schedules import optimizer_for
-    cfg = RunOptions().resolved(registry.get("seq2seq"))
-    assert cfg["clipnorm"] == 1.0
-    assert optimizer_for(cfg, 10).global_clipnorm == pytest.approx(1.0)
-    assert optimizer_for(RunOptions().resolved(registry.get("cnn")), 10).global_clipnorm is None
+    settings = RunConfig().settings(registry.get("seq2seq"))
+    assert settings.clipnorm == 1.0
+    assert optimizer_for(settings, 10).global_clipnorm == pytest.approx(1.0)
+    assert optimizer_for(RunConfig().settings(registry.get("cnn")), 10).global_clipnorm is None

@@ -1,7 +1,7 @@
 import numpy as np
 
 from keras_arch.models.cnn import doc000_cnn
-from keras_arch.training.transfer import new_head, subset, trunk_layers
+from keras_arch.tasks.transfer import new_head, subset, trunk_layers
 
 
 def test_subset_relabels_and_takes_n_per_class():

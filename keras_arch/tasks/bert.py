@@ -1,0 +1,138 @@
+"""``run bert`` (:class:`BertTask`): fine-tune the document 001 BERT classifier on raw sentences.
+
+Tokenization runs in the tf.data pipeline with the same in-graph tokenizer the
+export uses, padding each batch to its own longest sentence (dynamic padding,
+never to 512). AdamW, linear warmup (10%) then linear decay, global gradient
+clipping at 1.0.
+"""
+import numpy as np
+
+from keras_arch.data.splits import Splits
+from keras_arch.tasks.base import SEVERAL_INPUTS, SUBCLASSED, Task
+
+GENERATED = 800  # embedded default: small enough to fine-tune offline in minutes
+
+
+def load(dataset="generated", data_dir=None, test_dir=None):
+    from keras_arch.data import text
+    x_train, y_train, x_val, y_val, x_test, y_test, classes, name = text.load_raw(
+        dataset, data_dir, test_dir, generated=GENERATED)
+    as_str = lambda a: np.array([str(t) for t in a], dtype=object)  # noqa: E731
+    return Splits(name, as_str(x_train), y_train, as_str(x_val), y_val, len(classes), as_str(x_test), y_test)
+
+
+def tokenizer_for(pretrained, max_length):
+    from keras_arch.data.bert_tokenizer import InGraphBertTokenizer, read_vocab
+    from keras_arch.models.bert_classifier import vocab_path
+    return InGraphBertTokenizer(read_vocab(vocab_path(pretrained)), max_length)
+
+
+def make_dataset(texts, labels, tokenizer, batch_size, shuffle=False, seed=0, fixed_length=None):
+    """Batches of raw text tokenized in-graph; ``fixed_length`` pads every batch
+    to that length instead (the baseline the benchmark compares with)."""
+    import tensorflow as tf
+    ds = tf.data.Dataset.from_tensor_slices((texts.astype(str), labels))
+    if shuffle:
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+
+    def encode(t, y):
+        features = tokenizer(t)
+        if fixed_length:
+            features = {k: tf.pad(v, [[0, 0], [0, fixed_length - tf.shape(v)[1]]]) for k, v in features.items()}
+        return features, y
+    return ds.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def compile_for_fine_tuning(model, learning_rate, steps, warmup_fraction=0.1, jit=False):
+    from keras_arch.training.schedules import make_optimizer, make_schedule
+    schedule = make_schedule("warmup-linear", learning_rate, steps, int(steps * warmup_fraction))
+    model.compile(optimizer=make_optimizer("adamw", schedule, clipnorm=1.0),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+    return model
+
+
+class BertTask(Task):
+    """Fine-tune the document 001 BERT classifier on raw sentences: the
+    in-graph tokenizer in the tf.data pipeline (dynamic padding), AdamW with
+    10% linear warmup then linear decay, global clipping at 1.0. The export
+    takes raw strings.
+
+    Args:
+        recipe: the arch's recipe.
+        config: the run's :class:`keras_arch.config.RunConfig`.
+    """
+    own_options = ("--pretrained", "--max-length", "--freeze-encoder")
+    no_full_batch = "fine-tuning a pretrained encoder on every sentence at once does not fit in memory"
+    no_resume = "its text pipeline reshuffles per iteration, so a resumed run would not see what it missed"
+    no_compression = {"--prune": SUBCLASSED, "--qat": SUBCLASSED, "--tflite": SEVERAL_INPUTS}
+    refused = {"--optimizer": "fine-tuning uses AdamW with clipnorm 1.0",
+               "--lr-schedule": "fine-tuning uses 10% linear warmup, then linear decay"}
+
+    def load_data(self):
+        settings = self.config.settings(self.recipe)
+        return load(settings.dataset, self.config.data_dir, self.config.test_dir)
+
+    def extra_settings(self, splits):
+        pretrained = self.config.pretrained or self.recipe.builder_kwargs.get("pretrained")
+        return {"pretrained": pretrained, "max_length": self.config.max_length,
+                "freeze_encoder": self.config.freeze_encoder}
+
+    @property
+    def tokenizer(self):
+        if getattr(self, "_tokenizer", None) is None:
+            extras = self.settings.extras if self.settings else self.extra_settings(None)
+            self._tokenizer = tokenizer_for(extras["pretrained"], extras["max_length"])
+        return self._tokenizer
+
+    def build_model(self, splits):
+        from keras_arch import registry
+        kwargs = dict(self.settings.builder_kwargs, pretrained=self.settings.extras["pretrained"],
+                      freeze_encoder=self.settings.extras["freeze_encoder"])
+        return registry.resolve(self.recipe.builder)(num_classes=splits.num_classes, **kwargs)
+
+    def datasets(self, splits, start_epoch=0):
+        s = self.settings
+        train = make_dataset(splits.x_train, splits.y_train, self.tokenizer, s.batch_size, shuffle=True, seed=s.seed)
+        val = make_dataset(splits.x_val, splits.y_val, self.tokenizer, s.batch_size)
+        return train, val, -(-len(splits.y_train) // s.batch_size)
+
+    def compile_model(self, model, steps_per_epoch):
+        return compile_for_fine_tuning(model, self.settings.learning_rate, self.settings.epochs * steps_per_epoch,
+                                       jit=self.settings.jit)
+
+    def evaluate(self, model, splits):
+        split, x, y = splits.eval_split()
+        loss, accuracy = model.evaluate(make_dataset(x, y, self.tokenizer, self.settings.batch_size), verbose=0)
+        return {"eval_accuracy": float(accuracy), "eval_loss": float(loss),
+                f"{split}_accuracy": float(accuracy), f"{split}_loss": float(loss)}
+
+    def signatures(self, model):
+        return signatures(model, self.tokenizer)
+
+    def serving_samples(self, splits, n=8):
+        return serving_samples(splits, n, self.tokenizer)
+
+
+def signatures(model, tokenizer):
+    """serving_default: raw sentences (tf.string [batch]) -> probabilities, tokenized
+    in the graph (TF Serving needs TF-Text's ops); token_ids: the three id tensors."""
+    import tensorflow as tf
+    from keras_arch.models.bert_classifier import INPUTS
+    from keras_arch.serving.signatures import check_shape
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def serve(text):
+        return {"probabilities": model(tokenizer(check_shape(text, [None], "text")), training=False)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name=n) for n in INPUTS])
+    def token_ids(input_ids, attention_mask, token_type_ids):
+        return {"probabilities": model({"input_ids": input_ids, "attention_mask": attention_mask,
+                                        "token_type_ids": token_type_ids}, training=False)}
+
+    return {"serving_default": serve, "token_ids": token_ids}
+
+
+def serving_samples(splits, n, tokenizer):
+    _, x, _ = splits.eval_split()
+    ids = {k: v.numpy() for k, v in tokenizer(x[:n].astype(str)).items()}
+    return {"serving_default": {"text": x[:n].astype(object)}, "token_ids": ids}
