@@ -1,6 +1,11 @@
-"""Write the five document notebooks (000-004), without outputs.
+"""Write the five document notebooks (000-004), and execute them.
 
-    python notebooks/build.py
+    python notebooks/build.py                  write them without outputs
+    python notebooks/build.py --execute        write, run top to bottom, write with outputs
+    python notebooks/build.py --execute --fast the same in CI's fast setting (fewer epochs)
+
+The committed notebooks hold their outputs (figures and numbers show on
+GitHub); tests/notebooks_test.py checks that each has figures and no error.
 
 Each notebook follows its document's section order and headings (Chinese,
 with English; checked against the document's own headings at build time).
@@ -84,6 +89,13 @@ def md(text):
 
 def code(text):
     return new_code_cell(textwrap.dedent(text).strip())
+
+
+def closing_sections():
+    """Sections 5-8 of documents 002 and 003, which hold no code (their headings as written there)."""
+    titles = ("实际应用场景 · Applications", "工具和资源推荐 · Tools and resources",
+              "总结：未来发展趋势与挑战 · Summary: trends and challenges", "附录：常见问题与解答 · Appendix: FAQ")
+    return [md(f"## {n}. {title}\nNo code.") for n, title in enumerate(titles, 5)]
 
 
 def curves(var="m"):
@@ -597,14 +609,7 @@ plt.bar(range(len(load)), load); plt.title("share of held-out tokens per expert"
         source_cell("keras_arch.models.early_exit:early_exit_cnn"),
         code('''model, m = train("early-exit", epochs=8 if FAST else None, quiet=True)
 show(plots.early_exit_tradeoff(m["tradeoff"], os.path.join(FIG, "early_exit.png")))'''),
-        md("""## 5. 实际应用场景 · Applications
-        No code."""),
-        md("""## 6. 工具和资源推荐 · Tools and resources
-        No code."""),
-        md("""## 7. 总结：未来发展趋势与挑战 · Summary: trends and challenges
-        No code."""),
-        md("""## 8. 附录：常见问题与解答 · Appendix: FAQ
-        No code."""),
+        *closing_sections(),
     ]
 
 
@@ -649,14 +654,7 @@ print("teacher-forced token accuracy", m["test_accuracy"])
 from keras_arch.data import sequences
 for path in plots.seq2seq_attention(model, sequences.load_reversal(), FIG):
     show(path)'''),
-        md("""## 5. 实际应用场景 · Applications
-        No code."""),
-        md("""## 6. 工具和资源推荐 · Tools and resources
-        No code."""),
-        md("""## 7. 总结：未来发展趋势与挑战 · Summary: trends and challenges
-        No code."""),
-        md("""## 8. 附录：常见问题与解答 · Appendix: FAQ
-        No code."""),
+        *closing_sections(),
     ]
 
 
@@ -770,10 +768,29 @@ def build():
     return out
 
 
-def main():
+def execute(nb, timeout=1200):
+    """Run ``nb`` top to bottom in a fresh kernel from this folder; returns it with outputs."""
+    from nbclient import NotebookClient
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": HERE}}).execute()
+    return nb
+
+
+def main(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(description="Write (and execute) the five document notebooks.", allow_abbrev=False)
+    p.add_argument("--execute", action="store_true", help="run each notebook and write it with its outputs")
+    p.add_argument("--fast", action="store_true", help="with --execute: KERAS_ARCH_NOTEBOOK_FAST=1 (fewer epochs)")
+    p.add_argument("names", nargs="*", help="only these notebooks (default: all five)")
+    args = p.parse_args(argv)
+    if args.fast:
+        os.environ["KERAS_ARCH_NOTEBOOK_FAST"] = "1"
     for name, nb in build().items():
+        if args.names and name not in args.names:
+            continue
+        if args.execute:
+            nb = execute(nb)
         nbformat.write(nb, os.path.join(HERE, name))
-        print("wrote", name)
+        print("wrote", name, "with outputs" if args.execute else "")
 
 
 if __name__ == "__main__":
