@@ -4,12 +4,11 @@ Add an arch here with :func:`keras_arch.recipe.register`; the CLI picks it up.
 An arch that trains like a classifier needs only a builder and this call;
 one that trains differently names its Task (``keras_arch/tasks/``).
 """
+from keras_arch.reasons import ATTENTION_INT8, GENERATED, SEVERAL_INPUTS
 from keras_arch.recipe import Recipe, register
 
 # Why an arch refuses an option its task honours (README's option table).
-GENERATED_ONLY = {"--data-dir": "generated data only", "--test-dir": "generated data only"}
-SEVERAL_INPUTS = "several inputs; the TFLite path converts one-input models (support matrix)"
-ATTENTION_INT8 = "TF's int8 converter crashes on Embedding+LSTM+Attention (support matrix)"
+GENERATED_ONLY = {"--data-dir": GENERATED, "--test-dir": GENERATED}
 
 IMAGES = "keras_arch.data.images:load"
 

@@ -20,20 +20,7 @@ from __future__ import annotations
 from typing import Dict
 
 from keras_arch import registry
-
-# Why an option is refused (short: they are README cells). Compression ones
-# quote the support matrix (keras_arch/optimize/support.py) where it says "no".
-BERT_ONLY = "bert only"
-KG_ONLY = "kg archs only"
-KG_MLP_ONLY = "kg's MLP scorer only"
-TRANSFER_ONLY = "transfer only"
-GENERATED = "generated data only"
-NO_COMPRESSION = "needs --qat, --tflite or --prune, all refused here"
-SEVERAL_INPUTS = "several inputs; the TFLite path converts one-input models (support matrix)"
-SUBCLASSED = "TFBertModel is a subclassed model; tfmot wraps functional layers only (support matrix)"
-EARLY_EXIT_QUANT = "tfmot finds no layer to quantize (support matrix)"
-ATTENTION_INT8 = "TF's int8 converter crashes on Embedding+LSTM+Attention (support matrix)"
-SEVERAL_OUTPUTS = "the compression stages fine-tune and score one softmax output; this model has several"
+from keras_arch.reasons import BERT_ONLY, KG_ONLY, NO_COMPRESSION, TRANSFER_ONLY
 
 # Options only one family of tasks has: every other task refuses them.
 FAMILY_OPTIONS = {"--pretrained": BERT_ONLY, "--max-length": BERT_ONLY, "--freeze-encoder": BERT_ONLY,
@@ -60,6 +47,8 @@ class Task:
     no_full_batch = None
     #: why each of --prune, --qat, --tflite is refused ({}: all honoured).
     no_compression: Dict[str, str] = {}
+    #: drop each epoch's last, smaller batch (a contrastive loss needs full batches).
+    drop_remainder = False
     #: further {option: why} refusals of the whole task.
     refused: Dict[str, str] = {}
 
@@ -122,25 +111,23 @@ class Task:
         from keras_arch.data.splits import make_dataset, steps_per_epoch
         s = self.settings
         train = make_dataset(splits.x_train, self.targets(splits.y_train), s.batch_size, shuffle=True,
-                             seed=s.seed, shift=s.augment_shift, epochs=s.epochs, start_epoch=start_epoch)
+                             seed=s.seed, shift=s.augment_shift, epochs=s.epochs, start_epoch=start_epoch,
+                             drop_remainder=self.drop_remainder)
         val = make_dataset(splits.x_val, self.targets(splits.y_val), s.batch_size)
-        return train, val, steps_per_epoch(len(splits.y_train), s.batch_size)
+        return train, val, steps_per_epoch(len(splits.y_train), s.batch_size, self.drop_remainder)
 
     def targets(self, y):
         """What the model's outputs are fitted to, from the labels."""
         return y
 
-    def fit(self, trainer, model, splits):
-        """Train ``model``; returns its history dict. One fit by default."""
-        train, val, steps = self.datasets(splits, trainer.start_epoch)
+    def fit(self, trainer, model, splits, phase=None):
+        """Train ``model``; returns its history dict. One fit by default: the
+        run's resumable fit, or with ``phase`` (a label) a phase of another
+        task's run (distill's teacher), which neither resumes nor checkpoints."""
+        train, val, steps = self.datasets(splits, 0 if phase else trainer.start_epoch)
         self.compile_model(model, steps)
-        return trainer.fit(model, train, val, self.settings.epochs, steps, main=True)
-
-    def fit_plain(self, trainer, model, splits, label):
-        """This task's one fit as a phase of another task (distill's teacher)."""
-        train, val, steps = self.datasets(splits)
-        self.compile_model(model, steps)
-        return trainer.fit(model, train, val, self.settings.epochs, steps, label=label)
+        return trainer.fit(model, train, val, self.settings.epochs, steps, main=phase is None,
+                           label=phase or "train")
 
     # --- evaluation and reporting --------------------------------------------------------------
 

@@ -8,7 +8,8 @@ clipping at 1.0.
 import numpy as np
 
 from keras_arch.data.splits import Splits
-from keras_arch.tasks.base import SEVERAL_INPUTS, SUBCLASSED, Task
+from keras_arch.reasons import SEVERAL_INPUTS, SUBCLASSED
+from keras_arch.tasks.base import Task
 
 GENERATED = 800  # embedded default: small enough to fine-tune offline in minutes
 

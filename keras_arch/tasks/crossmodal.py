@@ -8,7 +8,8 @@ image) shows the same digit as the query's pair.
 """
 import numpy as np
 
-from keras_arch.tasks.base import SEVERAL_INPUTS, SEVERAL_OUTPUTS, Task
+from keras_arch.reasons import SEVERAL_INPUTS, SEVERAL_OUTPUTS
+from keras_arch.tasks.base import Task
 
 SIMILARITY_WEIGHT, DIGIT_WEIGHT = 1.0, 0.5
 
@@ -55,17 +56,10 @@ class CrossModalTask(Task):
     """
     no_full_batch = "InfoNCE builds a (batch, batch) similarity matrix: all training pairs at once is too large"
     no_compression = {"--prune": SEVERAL_OUTPUTS, "--qat": SEVERAL_OUTPUTS, "--tflite": SEVERAL_INPUTS}
+    drop_remainder = True  # a last batch of 1 is a 1x1 similarity matrix with nothing to contrast
 
     def targets(self, y):
         return {"similarity": np.zeros(len(y), np.float32), "digit": y}
-
-    def datasets(self, splits, start_epoch=0):
-        from keras_arch.data.splits import make_dataset, steps_per_epoch
-        s = self.settings
-        train = make_dataset(splits.x_train, self.targets(splits.y_train), s.batch_size, shuffle=True,
-                             seed=s.seed, epochs=s.epochs, start_epoch=start_epoch, drop_remainder=True)
-        val = make_dataset(splits.x_val, self.targets(splits.y_val), s.batch_size)
-        return train, val, steps_per_epoch(len(splits.y_train), s.batch_size, drop_remainder=True)
 
     def compile_model(self, model, steps_per_epoch):
         from keras_arch.losses import symmetric_infonce

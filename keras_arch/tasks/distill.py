@@ -2,13 +2,10 @@
 then a student of at most a tenth of its parameters through
 :class:`~keras_arch.optimize.distiller.Distiller` (T=2, alpha=0.5).
 """
-from keras_arch.tasks.base import FAMILY_OPTIONS, Task
 from keras_arch.tasks.classification import ClassificationTask
 
 TEACHER = "cnn"
 TEMPERATURE, ALPHA = 2.0, 0.5
-TWO_PHASES = "two fits (teacher, then student) do not resume as one"
-STUDENT_ONLY = "compresses the student after distillation, not the teacher"
 
 
 class DistillTask(ClassificationTask):
@@ -20,7 +17,7 @@ class DistillTask(ClassificationTask):
         recipe: the arch's recipe (its builder is the student's).
         config: the run's :class:`keras_arch.config.RunConfig`.
     """
-    no_resume = TWO_PHASES
+    no_resume = "two fits (teacher, then student) do not resume as one"
     no_full_batch = "the teacher and the student have their own batch sizes"
 
     def __init__(self, recipe, config, teacher=None):
@@ -39,7 +36,6 @@ class DistillTask(ClassificationTask):
             export=None, checkpoint_dir=None, plot=None, prune=None, qat=False, tflite=None))
 
     def fit(self, trainer, model, splits):
-        from keras_arch.data.splits import make_dataset, steps_per_epoch
         from keras_arch.optimize.distiller import Distiller
         from keras_arch.training.trainer import seed_everything
         teacher_task = self.teacher_task()
@@ -48,20 +44,16 @@ class DistillTask(ClassificationTask):
         if teacher is None:
             seed_everything(self.settings.seed, deterministic=not self.config.jit)
             teacher = teacher_task.build_model(splits)
-            teacher_task.fit_plain(trainer, teacher, splits, label="teacher")
+            teacher_task.fit(trainer, teacher, splits, phase="teacher")
         self.teacher_metrics = teacher_task.evaluate(teacher, splits)
         self.teacher_parameters = teacher.count_params()
 
         seed_everything(self.settings.seed, deterministic=not self.config.jit)
         student = model
         distiller = Distiller(teacher, student, TEMPERATURE, ALPHA)
-        s = self.settings
-        train = make_dataset(splits.x_train, splits.y_train, s.batch_size, shuffle=True, seed=s.seed,
-                             shift=s.augment_shift, epochs=s.epochs)
-        val = make_dataset(splits.x_val, splits.y_val, s.batch_size)
-        steps = steps_per_epoch(len(splits.y_train), s.batch_size)
+        train, val, steps = self.datasets(splits)
         self.compile_model(distiller, steps)
-        return trainer.fit(distiller, train, val, s.epochs, steps, label="student")
+        return trainer.fit(distiller, train, val, self.settings.epochs, steps, label="student")
 
     def evaluate(self, model, splits):
         model.compile(loss=self.recipe.loss, metrics=["accuracy"])

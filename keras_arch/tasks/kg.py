@@ -18,7 +18,8 @@ import time
 import numpy as np
 
 from keras_arch.data.kg import group_tails
-from keras_arch.tasks.base import KG_MLP_ONLY, SEVERAL_INPUTS, Task
+from keras_arch.reasons import KG_MLP_ONLY, SEVERAL_INPUTS
+from keras_arch.tasks.base import Task
 
 
 def one_to_n_dataset(train, num_entities, batch_size, seed, label_smoothing=0.0):

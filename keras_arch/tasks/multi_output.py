@@ -2,7 +2,8 @@
 loss per output: the early-exit CNN (document 002 §3.4, adaptive networks)
 and the digit + parity multitask CNN (document 000 §3.3, document 002 §3.4).
 """
-from keras_arch.tasks.base import EARLY_EXIT_QUANT, SEVERAL_OUTPUTS, Task
+from keras_arch.reasons import EARLY_EXIT_QUANT, SEVERAL_OUTPUTS
+from keras_arch.tasks.base import Task
 
 
 class MultiOutputTask(Task):

@@ -15,7 +15,7 @@ import time
 
 from keras_arch import registry
 from keras_arch.config import RunConfig
-from keras_arch.errors import TrainingError, UsageError
+from keras_arch.errors import TrainingError
 
 
 def train(name, config: RunConfig = None):
@@ -69,9 +69,7 @@ class Trainer:
         task, config = self.task, self.config
         self.strategy_info = distribute.describe(strategy, config)
         settings = task.resolve(splits)
-        if config.full_batch:
-            if config.batch_size:
-                raise UsageError("--full-batch and --batch-size contradict each other; give one")
+        if config.full_batch:  # --batch-size beside it was refused by options.check_config
             settings = task.settings = settings.replace(batch_size=len(splits.y_train))
         warning = short_run_warning(task.recipe, splits.family, settings.epochs)
         if warning:

@@ -1,0 +1,16 @@
+"""Why an option is refused, in the words README's arch x option table shows
+(short: they are table cells). Compression ones quote the support matrix
+(keras_arch/optimize/support.py) where it says "no". Imported by the tasks and
+by the recipes (``Recipe.refused``); imports nothing."""
+
+BERT_ONLY = "bert only"
+KG_ONLY = "kg archs only"
+KG_MLP_ONLY = "kg's MLP scorer only"
+TRANSFER_ONLY = "transfer only"
+GENERATED = "generated data only"
+NO_COMPRESSION = "needs --qat, --tflite or --prune, all refused here"
+SEVERAL_INPUTS = "several inputs; the TFLite path converts one-input models (support matrix)"
+SUBCLASSED = "TFBertModel is a subclassed model; tfmot wraps functional layers only (support matrix)"
+EARLY_EXIT_QUANT = "tfmot finds no layer to quantize (support matrix)"
+ATTENTION_INT8 = "TF's int8 converter crashes on Embedding+LSTM+Attention (support matrix)"
+SEVERAL_OUTPUTS = "the compression stages fine-tune and score one softmax output; this model has several"
