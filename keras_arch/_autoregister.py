@@ -9,7 +9,8 @@ must stay instant). Instead ``install()`` puts a finder on ``sys.meta_path``
 that watches the imports of ``tensorflow``, ``tf_keras`` and keras_arch's own
 submodules. Once both TensorFlow and tf_keras have finished importing,
 ``keras_arch.custom_objects.register()`` runs (about 30 ms), and the finder
-removes itself.
+removes itself. The import of ``tensorflow`` itself runs with its known
+harmless native log lines filtered out (``keras_arch/quiet.py``).
 
 One subtlety: TensorFlow is often first imported by a keras_arch module (a
 layer's ``import tensorflow``). Registering then would import sibling modules
@@ -81,7 +82,12 @@ class _Loader(importlib.abc.Loader):
         if ours:
             _state.depth = getattr(_state, "depth", 0) + 1
         try:
-            self._loader.exec_module(module)
+            if self._name == "tensorflow":  # its import prints absl/cudart_stub lines on fd 2
+                from keras_arch.quiet import native_stderr
+                with native_stderr():
+                    self._loader.exec_module(module)
+            else:
+                self._loader.exec_module(module)
         finally:
             if ours:
                 _state.depth -= 1

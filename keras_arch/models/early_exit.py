@@ -77,7 +77,10 @@ def _batched(submodel, x, batch_size):
     if not hasattr(submodel, "_early_exit_fn"):
         spec = tf.TensorSpec([None, *submodel.input_shape[1:]], tf.float32)
         submodel._early_exit_fn = tf.function(lambda t: submodel(t, training=False), input_signature=[spec])
-    parts = [submodel._early_exit_fn(tf.constant(x[s:s + batch_size])).numpy() for s in range(0, len(x), batch_size)]
+    from keras_arch.quiet import tf_logger_level
+    with tf_logger_level():  # one trace per submodel, by design: not the retracing the warning means
+        parts = [submodel._early_exit_fn(tf.constant(x[s:s + batch_size])).numpy()
+                 for s in range(0, len(x), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0,) + tuple(submodel.output_shape[1:]), np.float32)
 
 

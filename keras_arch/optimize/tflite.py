@@ -25,7 +25,8 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
     import tempfile
     specs = [tf.TensorSpec([batch_size, *i.shape[1:]], i.dtype, name=i.name.split(":")[0]) for i in model.inputs]
     fn = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False))
-    with tempfile.TemporaryDirectory() as d:
+    from keras_arch.quiet import tf_logger_level
+    with tempfile.TemporaryDirectory() as d, tf_logger_level():  # "INFO: Assets written to <tmp>"
         tf.saved_model.save(model, os.path.join(d, "model"),
                             signatures={"serving_default": fn.get_concrete_function(*specs)})
         args = [sys.executable, "-m", "keras_arch.optimize.tflite", d]
@@ -81,7 +82,9 @@ class TFLiteModel:
 
     def __init__(self, content, num_threads=None):
         from ai_edge_litert.interpreter import Interpreter
-        self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
+        from keras_arch.quiet import native_stderr
+        with native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.batch = None
@@ -89,7 +92,9 @@ class TFLiteModel:
     def _resize(self, shape):
         if self.batch != shape:  # batch and any variable (sequence) dimension
             self.interpreter.resize_tensor_input(self.input["index"], list(shape))
-            self.interpreter.allocate_tensors()
+            from keras_arch.quiet import native_stderr
+            with native_stderr():  # the XNNPACK line, where the delegate is applied at allocation
+                self.interpreter.allocate_tensors()
             self.batch = shape
 
     def __call__(self, x):
