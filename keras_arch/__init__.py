@@ -61,9 +61,10 @@ def _select_keras2():
 
 _select_keras2()
 
-from keras_arch import _autoregister  # noqa: E402
+from keras_arch import _autoregister, quiet  # noqa: E402
 
 _autoregister.install()
+quiet.install()  # known harmless log lines (keras_arch/quiet.py)
 
 
 def __getattr__(name):

@@ -51,7 +51,8 @@ def _register_now():
         _done = True
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _Finder)]
     try:
-        from keras_arch import custom_objects
+        from keras_arch import custom_objects, quiet
+        quiet.after_tensorflow_import()
         custom_objects.register()
     except Exception as e:  # never break the user's `import tensorflow`
         warnings.warn(f"keras_arch could not register its custom objects with tf_keras "

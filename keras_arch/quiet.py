@@ -15,7 +15,15 @@ Two kinds of noise:
 - Python-side INFO/WARNING records of the ``tensorflow`` logger ("Assets
   written to ...", the retracing warning of a function traced once per
   submodel on purpose): :func:`tf_logger_level` raises the level around
-  the call that emits them.
+  the call that emits them. Keras's own per-model step functions
+  (``predict_function``, ``test_function``, ``train_function``) are traced
+  once per model, so a process that trains several models (a notebook, a
+  benchmark) trips TensorFlow's "N out of the last M calls ... triggered
+  tf.function retracing" warning, which is meant for user functions traced
+  in a loop: :func:`install` filters that record for those three only.
+- tqdm's "IProgress not found" warning when transformers is imported in a
+  Jupyter kernel without ipywidgets (transformers uses tqdm only for
+  downloads, which never run here): :func:`install` ignores it.
 
 Both apply only while the user has not asked for TensorFlow's logs
 (``TF_CPP_MIN_LOG_LEVEL`` unset, or 1 and above, which ``import keras_arch``
@@ -82,6 +90,47 @@ def native_stderr(patterns=HARMLESS):
                     if not any(p.search(line) for p in patterns)]
             if kept:
                 os.write(2, b"".join(kept))
+
+
+class KerasStepRetracing(logging.Filter):
+    """Drops TensorFlow's retracing warning about Keras's per-model step functions."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and
+                    re.search(r"<function Model\.make_(predict|test|train)_function\.<locals>", message))
+
+
+_LEVEL_UNSET = False  # the tensorflow logger had no level when keras_arch was imported
+
+
+def after_tensorflow_import():
+    """Once TensorFlow is imported (``keras_arch/_autoregister.py``): in an
+    interactive session (Jupyter, ``python -i``) TensorFlow sets its logger
+    to INFO on stdout the first time it is used, and every fit, save or
+    strategy then prints "INFO:tensorflow:Using MirroredStrategy ...",
+    "Reduce to ... then broadcast", "Assets written to ...". Put it at
+    WARNING, TensorFlow's own level outside interactive sessions, unless
+    the user had set a level before importing keras_arch."""
+    if not (wanted() and _LEVEL_UNSET):
+        return
+    import tensorflow as tf
+    tf.get_logger().setLevel(logging.WARNING)  # get_logger() first: it sets INFO when first called
+
+
+def install():
+    """At ``import keras_arch`` (no TensorFlow import): the retracing filter
+    on the ``tensorflow`` logger and the tqdm warning filter, unless TensorFlow's
+    logs were asked for (``TF_CPP_MIN_LOG_LEVEL=0``). Safe to call twice."""
+    if not wanted():
+        return
+    import warnings
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    global _LEVEL_UNSET
+    logger = logging.getLogger("tensorflow")
+    _LEVEL_UNSET = logger.level == logging.NOTSET
+    if not any(isinstance(f, KerasStepRetracing) for f in logger.filters):
+        logger.addFilter(KerasStepRetracing())
 
 
 @contextlib.contextmanager

@@ -63,3 +63,40 @@ def test_import_tensorflow_after_keras_arch_prints_no_log_noise():
     env["TF_CPP_MIN_LOG_LEVEL"] = "0"  # asked for: the lines come back (so the test above saw a real filter)
     err = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True).stderr
     assert "cudart_stub" in err and err.endswith("real line\n")
+
+
+def test_keras_step_function_retracing_is_filtered_user_functions_are_not(caplog, monkeypatch):
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    quiet.install()
+    logger = logging.getLogger("tensorflow")
+    keras_own = ("5 out of the last 5 calls to <function Model.make_predict_function.<locals>.predict_function at "
+                 "0x7f36d978b380> triggered tf.function retracing. Tracing is expensive")
+    users = "6 out of the last 6 calls to <function step at 0x7f36d978b380> triggered tf.function retracing."
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning(keras_own)
+        logger.warning(users)
+    assert [r.getMessage() for r in caplog.records] == [users]
+
+
+def test_tqdm_iprogress_warning_is_ignored_after_import_keras_arch():
+    code = ("import warnings, keras_arch\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.warn('IProgress not found. Please update jupyter and ipywidgets.')\n"
+            "    warnings.warn('another warning')\n"
+            "print([str(x.message) for x in w])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout
+    assert out.strip() == "['another warning']"
+
+
+def test_interactive_sessions_get_tensorflow_logs_at_warning_unless_logs_are_asked_for():
+    """TensorFlow puts its logger at INFO on stdout in interactive sessions
+    (Jupyter, python -i); keras_arch puts it back at WARNING."""
+    code = ("import logging, sys; sys.ps1 = '>>> '; {pre}import keras_arch, tensorflow as tf; "
+            "tf.distribute.MirroredStrategy(); print(logging.getLevelName(tf.get_logger().level))")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    run = lambda pre, env: subprocess.run([sys.executable, "-c", code.format(pre=pre)], cwd=ROOT,  # noqa: E731
+                                          env=env, capture_output=True, text=True).stdout.strip()
+    assert run("", env) == "WARNING"  # no "INFO:tensorflow:Using MirroredStrategy ..." above it
+    # Logs asked for: TensorFlow's interactive INFO stays, and shows.
+    assert run("", {**env, "TF_CPP_MIN_LOG_LEVEL": "0"}).endswith("Using MirroredStrategy with devices "
+                                                                   "('/job:localhost/replica:0/task:0/device:CPU:0',)\nINFO")

@@ -58,15 +58,7 @@ def transformers_for_tf():
             f"USE_TORCH={os.environ.get('USE_TORCH')!r} USE_TF={os.environ.get('USE_TF')!r} turn them off "
             "(and can make transformers import torch, whose triton import segfaults next to TensorFlow). "
             "Unset both: import keras_arch then sets USE_TF=1 and USE_TORCH=0.")
-    import warnings
-    with warnings.catch_warnings():
-        # tqdm.auto under Jupyter without ipywidgets: "IProgress not found" at
-        # import (transformers only uses tqdm for downloads, which never run here).
-        # transformers imports its submodules lazily, so import tqdm.auto (which
-        # warns once, at its own import) here rather than on first attribute use.
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        import tqdm.auto  # noqa: F401
-        import transformers
+    import transformers  # tqdm's "IProgress not found" at this import: keras_arch/quiet.py
     return transformers
 
 
