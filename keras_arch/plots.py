@@ -158,3 +158,64 @@ def layer_sparsity(per_layer, path, title="fraction of zero weights per layer"):
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right"), ax.set_ylim(0, 1)
     ax.set_ylabel("sparsity"), ax.set_title(title)
     return _save(fig, path)
+
+
+def expert_load(load, path, capacity_factor=None, title="share of held-out tokens per expert"):
+    """Bar chart of a mixture of experts' load (fractions summing to 1), with
+    the balanced share 1/E and, if given, the capacity limit factor/E."""
+    plt = _plt()
+    load = np.asarray(load, np.float64)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(range(len(load)), load)
+    ax.axhline(1 / len(load), ls="--", c="gray", label="balanced 1/E")
+    if capacity_factor:
+        ax.axhline(capacity_factor / len(load), ls=":", c="red", label=f"capacity {capacity_factor:g}/E")
+    ax.set_xticks(range(len(load))), ax.set_xlabel("expert"), ax.set_ylabel("share of tokens")
+    ax.set_title(title), ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def compression_stages(stages, path):
+    """Accuracy and size of each compression stage (the pipeline's ``stages``
+    dict): Keras float, pruned, QAT, then the float and int8 TFLite files."""
+    plt = _plt()
+    acc, size = {}, {}
+    base = stages.get("baseline", {})
+    if base:
+        acc["Keras float"], size["Keras float\n(gzip)"] = base["accuracy"], base["gzip_bytes"]
+    if "pruned" in stages:
+        acc["pruned"], size["pruned\n(gzip)"] = stages["pruned"]["accuracy"], stages["pruned"]["gzip_bytes"]
+    if "qat" in stages:
+        acc["QAT"] = stages["qat"]["accuracy"]
+    if "tflite" in stages:
+        t = stages["tflite"]
+        acc["TFLite float"], acc["TFLite int8"] = t["float_accuracy"], t["int8_accuracy"]
+        size["TFLite float"], size["TFLite int8"] = t["float_bytes"], t["int8_bytes"]
+        size["TFLite int8\n(gzip)"] = t["int8_gzip_bytes"]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.5))
+    for ax, values, fmt, label in ((a1, acc, "{:.3f}", "accuracy"), (a2, size, "{:.0f} kB", "size (kB)")):
+        shown = [v / 1024 if ax is a2 else v for v in values.values()]
+        bars = ax.bar(range(len(values)), shown, color=["C0" if "int8" not in k else "C1" for k in values])
+        for bar, v in zip(bars, shown):
+            ax.annotate(fmt.format(v), (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(values)), list(values), fontsize=8), ax.set_ylabel(label)
+    lowest = min(acc.values()) if acc else 0
+    a1.set_ylim(max(0.0, lowest - 0.05), 1.0)
+    a1.set_title("accuracy per stage"), a2.set_title("model size per stage")
+    return _save(fig, path)
+
+
+def rank_histograms(ranks, path, title="filtered rank of the true entity (test triples, both directions)"):
+    """Histograms of link-prediction ranks on a log axis, one line per model:
+    ``ranks`` is {label: array of filtered ranks}."""
+    plt = _plt()
+    top = max(float(np.max(r)) for r in ranks.values())
+    bins = np.unique(np.geomspace(1, max(top, 2) + 1, 30).round())
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    for label, r in ranks.items():
+        r = np.asarray(r, np.float64)
+        ax.hist(r, bins=bins, histtype="step", lw=1.5,
+                label=f"{label}: MRR {np.mean(1 / r):.3f}, Hits@10 {np.mean(r <= 10):.2f}")
+    ax.set_xscale("log"), ax.set_xlabel("rank (1 = best)"), ax.set_ylabel("test queries")
+    ax.set_title(title, fontsize=9), ax.legend(fontsize=8)
+    return _save(fig, path)

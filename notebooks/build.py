@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import textwrap
+import time
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -521,7 +522,7 @@ print("test accuracy", m["test_accuracy"])
         md("""**The corrected Keras code** (`run bert`: the packaged all-MiniLM-L6-v2 encoder, offline, [CLS] ->
         Dropout -> Dense softmax, exported text-in):"""),
         source_cell("keras_arch.models.bert_classifier:bert_classifier"),
-        code('''model, m = train("bert", epochs=1, max_length=32 if FAST else 64, quiet=True)
+        code('''model, m = train("bert", quiet=True)  # the recipe's 2 epochs: about 75 s here, so no fast setting
 print("test accuracy", m["test_accuracy"], "parameters", f"{m['parameters']:,}")'''),
         md("""## 实际应用场景 · Applications
         ### 计算机视觉 · Computer vision
@@ -595,16 +596,16 @@ model, m = train("cnn", epochs=3 if FAST else None, prune=0.8, qat=True, tflite=
                  compress_epochs=1 if FAST else 2, quiet=True)
 for stage, s in m["stages"].items():
     print(stage, {k: v for k, v in s.items() if isinstance(v, (int, float))})
-show(plots.layer_sparsity(m["stages"]["pruned"]["layer_sparsity"], os.path.join(FIG, "sparsity.png")))'''),
+show(plots.layer_sparsity(m["stages"]["pruned"]["layer_sparsity"], os.path.join(FIG, "sparsity.png")))
+show(plots.compression_stages(m["stages"], os.path.join(FIG, "compression.png")))  # float vs int8: accuracy and size'''),
         md("### 4.4 模型的自适应 · Adaptive networks"),
         *example("002", 3, pytorch=True),
         md("""**The corrected Keras code**: two networks that do adapt. A mixture of experts (each token picks its
         expert; the layer's `call`):"""),
         source_cell("keras_arch.layers.mixture_of_experts:MixtureOfExperts.call"),
         code('''model, m = train("moe", epochs=3 if FAST else None, quiet=True)
-load = m["encoder_0/moe_expert_load"]
-import matplotlib.pyplot as plt
-plt.bar(range(len(load)), load); plt.title("share of held-out tokens per expert"); plt.show()'''),
+moe_layer = next(layer for layer in model.submodules if type(layer).__name__ == "MixtureOfExperts")
+show(plots.expert_load(m["encoder_0/moe_expert_load"], os.path.join(FIG, "moe_load.png"), moe_layer.capacity_factor))'''),
         md("And an early-exit CNN (easy images stop at an early head):"),
         source_cell("keras_arch.models.early_exit:early_exit_cnn"),
         code('''model, m = train("early-exit", epochs=8 if FAST else None, quiet=True)
@@ -726,10 +727,19 @@ for path in plots.similarity_matrix(*similarity_pairs(model, captions.load()), F
         source_cell("keras_arch.layers.er_mlp_scorer:ERMLPScorer.query", "keras_arch.layers.er_mlp_scorer:ERMLPScorer._head",
                     "keras_arch.layers.er_mlp_scorer:ERMLPScorer.score_all",
                     "keras_arch.layers.er_mlp_scorer:ERMLPScorer.score_candidates"),
-        code('''for combine in ("concat", "sum"):
+        code('''from keras_arch.data import kg as kg_data
+from keras_arch.tasks.kg import eval_batch_size, score_function
+from keras_arch.training import ranking
+graph = kg_data.load().graph  # the generated family tree, as run kg trains on it
+ranks = {}
+for combine in ("concat", "sum"):
     model, m = train("kg", epochs=10 if FAST else None, combine=combine, quiet=True)
     print(combine, "test MRR", round(m["test_mrr"], 4), "Hits@1/3/10",
-          [round(m[f"test_hits@{k}"], 3) for k in (1, 3, 10)])'''),
+          [round(m[f"test_hits@{k}"], 3) for k in (1, 3, 10)])
+    both = ranking.ranks(score_function(model), graph.test, graph.num_relations, graph.known_tails(),
+                         eval_batch_size(model))  # {"tail": (n,), "head": (n,)}
+    ranks[f"kg, combine={combine}"] = np.concatenate([both["tail"], both["head"]])
+show(plots.rank_histograms(ranks, os.path.join(FIG, "kg_ranks.png")))'''),
         md("""## 5.未来发展趋势与挑战 · Trends and challenges
         ### 5.1 模型规模和效率 · Scale and efficiency
         ### 5.2 模型解释性和可解释性 · Interpretability
@@ -787,10 +797,11 @@ def main(argv=None):
     for name, nb in build().items():
         if args.names and name not in args.names:
             continue
+        start = time.perf_counter()
         if args.execute:
             nb = execute(nb)
         nbformat.write(nb, os.path.join(HERE, name))
-        print("wrote", name, "with outputs" if args.execute else "")
+        print("wrote", name, f"with outputs (executed in {time.perf_counter() - start:.0f} s)" if args.execute else "")
 
 
 if __name__ == "__main__":

@@ -28,9 +28,21 @@ def test_one_notebook_per_document_committed_with_figures_and_no_error():
         assert any("image/png" in o.get("data", {}) for o in outputs), f"{name}: no figure"
         text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
         assert text.count("max |Keras - NumPy| = ") == FORMULA_CHECKS[name[:3]], name
+        assert not noise(outputs), f"{name}: log noise {noise(outputs)[:3]}"
 
 
 FORMULA_CHECKS = {"000": 1, "001": 6, "002": 4, "003": 6, "004": 7}
+
+# Log lines keras_arch silences at the source (keras_arch/quiet.py, bert_classifier.transformers_for_tf).
+NOISE = ("cudart_stub", "absl::InitializeLog", "cpu_feature_guard", "INFO:tensorflow", "XNNPACK", "TqdmWarning",
+         "triggered tf.function retracing", "cuInit", "Gradients do not exist", "GlorotUniform",
+         "TensorFlow classes are deprecated")
+
+
+def noise(outputs):
+    """The stderr lines among ``outputs`` that are known, silenced log noise."""
+    lines = "".join(o.get("text", "") for o in outputs if o.output_type == "stream").splitlines()
+    return [line for line in lines if any(n in line for n in NOISE)]
 
 
 def _build():
@@ -77,6 +89,7 @@ def test_notebook_runs(name, monkeypatch):
     assert [o for o in outputs if "image/png" in o.get("data", {})], "every notebook draws pictures"
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert text.count("max |Keras - NumPy| = ") == FORMULA_CHECKS[name[:3]]
+    assert not noise(outputs), noise(outputs)[:3]
     for cell in nb.cells:  # each example as written ends in its error, or runs to the end
         if cell.source.startswith("%%as_written"):
             assert "".join(o.get("text", "") for o in cell.outputs).strip(), cell.source[:80]

@@ -32,20 +32,34 @@ def metrics(ranks, prefix=""):
     return out
 
 
-def evaluate(score_fn, triples, num_relations, known, batch_size=512):
-    """Filtered MRR and Hits@1/3/10 of ``triples`` (n, 3), tails and heads.
-    ``score_fn(heads, relations)`` -> (batch, entities) scores; ``num_relations``
-    without inverses (r + num_relations is r's inverse)."""
+def ranks(score_fn, triples, num_relations, known, batch_size=512):
+    """{"tail": ranks, "head": ranks}: the filtered rank of every test
+    triple's tail for (h, r, ?) and of its head for (t, r^-1, ?).
+
+    Args:
+        score_fn: ``score_fn(heads, relations)`` -> (batch, entities) scores.
+        triples: (n, 3) int array of (head, relation, tail).
+        num_relations: relations without inverses (r + num_relations is r's inverse).
+        known: {(head, relation): true tails} over train, valid and test, inverses included.
+        batch_size: queries scored at once.
+    """
     tail_q = (triples[:, 0], triples[:, 1], triples[:, 2])
     head_q = (triples[:, 2], triples[:, 1] + num_relations, triples[:, 0])
-    ranks = {}
+    out = {}
     for side, (h, r, t) in (("tail", tail_q), ("head", head_q)):
         parts = []
         for s in range(0, len(t), batch_size):
             sl = slice(s, s + batch_size)
             parts.append(filtered_ranks(score_fn(h[sl], r[sl]), h[sl], r[sl], t[sl], known))
-        ranks[side] = np.concatenate(parts) if parts else np.zeros(0)
-    out = metrics(np.concatenate([ranks["tail"], ranks["head"]]))
-    out.update(metrics(ranks["tail"], "tail_"))
-    out.update(metrics(ranks["head"], "head_"))
+        out[side] = np.concatenate(parts) if parts else np.zeros(0)
+    return out
+
+
+def evaluate(score_fn, triples, num_relations, known, batch_size=512):
+    """Filtered MRR and Hits@1/3/10 of ``triples`` (n, 3), tails and heads
+    (arguments as :func:`ranks`)."""
+    both = ranks(score_fn, triples, num_relations, known, batch_size)
+    out = metrics(np.concatenate([both["tail"], both["head"]]))
+    out.update(metrics(both["tail"], "tail_"))
+    out.update(metrics(both["head"], "head_"))
     return out
