@@ -97,6 +97,7 @@ def test_the_stand_in_counts_as_installed_torch_for_transformers(world):
     assert "transformers" in marker.read_text()
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_run_bert_export_and_reload_never_import_torch(world, tmp_path):
     env, marker, data, pretrained = world
     base = str(tmp_path / "servables")

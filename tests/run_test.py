@@ -102,6 +102,7 @@ def test_train_on_idx_dir_writes_metrics_and_leaves_data_untouched(tmp_path):
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".metrics-")]  # atomic write left nothing
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_same_seed_same_metrics(tmp_path):
     results = []
     for i in range(2):

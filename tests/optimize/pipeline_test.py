@@ -1,9 +1,12 @@
 import json
 import os
 
+import pytest
+
 from tests.conftest import run_cli
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_prune_then_pqat_then_int8_tflite_from_the_cli(tmp_path):
     metrics_path, tfl = str(tmp_path / "m.json"), str(tmp_path / "model.tflite")
     out = run_cli("cnn", "--epochs", "3", "--quiet", "--prune", "0.6", "--qat", "--tflite", tfl,

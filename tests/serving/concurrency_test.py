@@ -1,11 +1,13 @@
 import threading
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_arch.serving.export import load_servable
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_eight_threads_mixed_batches_match_sequential_answers(exported):
     _, recipe, splits, path = exported[1]["cnn"]
     fn = load_servable(path).signatures["serving_default"]

@@ -23,6 +23,7 @@ def test_run_moe_reports_a_balanced_load(tmp_path):
     assert "encoder_0/moe expert load" in stdout
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_run_early_exit_trades_accuracy_for_compute(tmp_path):
     m, _ = run_json(tmp_path, "early-exit", "--plot", str(tmp_path / "p"))
     rows = {r["threshold"]: r for r in m["tradeoff"]}
@@ -33,6 +34,7 @@ def test_run_early_exit_trades_accuracy_for_compute(tmp_path):
     assert (tmp_path / "p" / "early_exit.png").stat().st_size > 5_000
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_run_transfer_and_multitask(tmp_path):
     m, _ = run_json(tmp_path, "transfer", "--export", str(tmp_path / "servables"))
     assert m["source_accuracy"] >= 0.95 and m["labels_per_class"] == 20 and m["target_train"] == 100

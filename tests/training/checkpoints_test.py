@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, run_cli
 from tests.helpers import tree_digest
 
@@ -18,6 +20,7 @@ def cnn_command(ckpt, metrics):
     return ["cnn", "--epochs", EPOCHS, "--quiet", "--checkpoint-dir", str(ckpt), "--metrics-json", str(metrics)]
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_sigkill_then_rerun_resumes_after_the_last_epoch_with_identical_results(tmp_path):
     straight = run_cli(*cnn_command(tmp_path / "a", tmp_path / "a.json"))
     assert straight.returncode == 0, straight.stderr[-2000:]

@@ -63,6 +63,7 @@ def test_retrieval_counts_a_caption_of_the_same_digit_as_a_hit():
     assert r["text_to_image_recall@1"] == 0.75
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_run_crossmodal_offline_reaches_recall_09_both_ways(tmp_path):
     path = tmp_path / "m.json"
     out = run_cli("crossmodal", "--quiet", "--metrics-json", str(path), "--plot", str(tmp_path / "plots"),

@@ -39,6 +39,7 @@ def run_python(code, *args, env=None, timeout=300):
 # steps); with SGD the two runs stay within 1e-3 and their losses within 1e-4.
 @pytest.mark.parametrize("arch, epochs, optimizer, atol", [("cnn-doc000", 2, "sgd", 3e-3),
                                                            ("lstm-doc001", 1, "adam", 1e-4)])
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_two_replica_mirrored_matches_one_device(arch, epochs, optimizer, atol):
     import numpy as np
     out = run_python(MIRRORED_CHECK, arch, str(epochs), optimizer)
@@ -61,6 +62,7 @@ def free_ports(n):
     return ports
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
     ports = free_ports(2)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
@@ -89,6 +91,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
     assert len((tmp_path / "ckpt" / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs, once
 
 
+@pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_jit_and_mixed_precision_train(tmp_path):
     """--jit compiles the train step with XLA; --mixed-precision computes in
     float16 with float32 variables (and restores the float32 policy after)."""
