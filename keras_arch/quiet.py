@@ -2,7 +2,7 @@
 friends at the source, so CLI users and notebook readers see only what
 matters. No TensorFlow import here.
 
-Two kinds of noise:
+Three kinds of noise:
 
 - Native (C++) lines written straight to file descriptor 2 before any
   logging is configured. ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them: absl
@@ -12,10 +12,12 @@ Two kinds of noise:
   "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." when an
   interpreter is built. :func:`native_stderr` captures fd 2 around such a
   call and writes back every line that is not one of :data:`HARMLESS`.
-- Python-side INFO/WARNING records of the ``tensorflow`` logger ("Assets
-  written to ...", the retracing warning of a function traced once per
-  submodel on purpose): :func:`tf_logger_level` raises the level around
-  the call that emits them. Keras's own per-model step functions
+- Python-side INFO/WARNING records of the ``tensorflow`` logger. INFO
+  ("Assets written to ...", "Using MirroredStrategy ...") only shows where
+  TensorFlow itself raised its logger to INFO, in interactive sessions:
+  :func:`after_tensorflow_import` puts it back at WARNING. The retracing
+  warning of a function traced once per submodel on purpose:
+  :func:`tf_logger_level` raises the level around the call that emits it. Keras's own per-model step functions
   (``predict_function``, ``test_function``, ``train_function``) are traced
   once per model, so a process that trains several models (a notebook, a
   benchmark) trips TensorFlow's "N out of the last M calls ... triggered
@@ -25,7 +27,7 @@ Two kinds of noise:
   Jupyter kernel without ipywidgets (transformers uses tqdm only for
   downloads, which never run here): :func:`install` ignores it.
 
-Both apply only while the user has not asked for TensorFlow's logs
+All of it applies only while the user has not asked for TensorFlow's logs
 (``TF_CPP_MIN_LOG_LEVEL`` unset, or 1 and above, which ``import keras_arch``
 sets by default); with ``TF_CPP_MIN_LOG_LEVEL=0`` everything shows.
 """

@@ -25,8 +25,7 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
     import tempfile
     specs = [tf.TensorSpec([batch_size, *i.shape[1:]], i.dtype, name=i.name.split(":")[0]) for i in model.inputs]
     fn = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False))
-    from keras_arch.quiet import tf_logger_level
-    with tempfile.TemporaryDirectory() as d, tf_logger_level():  # "INFO: Assets written to <tmp>"
+    with tempfile.TemporaryDirectory() as d:
         tf.saved_model.save(model, os.path.join(d, "model"),
                             signatures={"serving_default": fn.get_concrete_function(*specs)})
         args = [sys.executable, "-m", "keras_arch.optimize.tflite", d]
