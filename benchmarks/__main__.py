@@ -11,7 +11,7 @@ import sys
 import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
 from keras_arch.io import write_atomic
 
-ALL = ["cnn_mnist", "compression", "text_attention", "bert", "serving", "serving_contract", "crossmodal", "kg", "moe", "transfer", "strategies", "scaling", "flops", "robustness"]
+ALL = ["cnn_mnist", "compression", "text_attention", "bert", "precision", "serving", "serving_contract", "crossmodal", "kg", "moe", "transfer", "strategies", "scaling", "flops", "robustness"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -35,7 +35,9 @@ class RunConfig:
         combine, negatives: the knowledge-graph task's options.
         labels_per_class: the transfer task's labelled target images per class.
         prune, qat, tflite, per_channel, compress_epochs: compression after training.
-        strategy, mixed_precision, jit: devices and compilation.
+        strategy, jit: devices and compilation.
+        precision: the Keras mixed-precision policy, or "auto"
+            (:mod:`keras_arch.precision`).
         export, checkpoint_dir, plot, logdir: outputs.
         quiet: no progress bar.
     """
@@ -61,7 +63,7 @@ class RunConfig:
     per_channel: bool = False
     compress_epochs: int = 2
     strategy: Optional[str] = None
-    mixed_precision: bool = False
+    precision: str = "float32"
     jit: bool = False
     export: Optional[str] = None
     checkpoint_dir: Optional[str] = None
@@ -106,7 +108,7 @@ class RunConfig:
             augment_shift=by_data.get("augment_shift", recipe.augment_shift),
             clipnorm=recipe.clipnorm, builder=recipe.builder,
             builder_kwargs={**recipe.builder_kwargs, **by_data.get("builder_kwargs", {})},
-            source=recipe.source, jit=self.jit, mixed_precision=self.mixed_precision,
+            source=recipe.source, jit=self.jit, precision=self.precision,
             strategy=self.strategy or "auto", extras=dict(extras))
 
 
@@ -124,7 +126,10 @@ class Settings:
         seed: the run's seed.
         builder, builder_kwargs, source: what builds the model, and which
             document section it reproduces.
-        jit, mixed_precision, strategy: compilation and devices.
+        jit, strategy: compilation and devices.
+        precision: the mixed-precision policy the run trains under: the
+            asked one, or what ``auto`` resolved to (float32, mixed_bfloat16
+            or mixed_float16).
         extras: the task's own settings (kg: negatives, combine, ...).
     """
     arch: str
@@ -144,7 +149,7 @@ class Settings:
     builder_kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
     source: str = ""
     jit: bool = False
-    mixed_precision: bool = False
+    precision: str = "float32"
     strategy: str = "auto"
     extras: Dict[str, Any] = dataclasses.field(default_factory=dict)
 

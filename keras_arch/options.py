@@ -25,7 +25,7 @@ ALL_OPTIONS = (
     "--pretrained", "--max-length", "--freeze-encoder",
     "--combine", "--negatives", "--labels-per-class",
     "--prune", "--qat", "--tflite", "--per-channel", "--compress-epochs",
-    "--strategy", "--logical-devices", "--mixed-precision", "--jit",
+    "--strategy", "--logical-devices", "--precision", "--jit",
     "--export", "--checkpoint-dir", "--plot", "--logdir", "--metrics-json", "--quiet",
 )
 
@@ -48,6 +48,8 @@ def check_config(arch, config):
     given = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(config)
              if getattr(config, f.name) != getattr(default, f.name)]
     check(arch, [g for g in given if g in ALL_OPTIONS])
+    from keras_arch import precision
+    precision.check(arch, config.precision, config.compress)
 
 
 def check(arch, given):
@@ -84,6 +86,16 @@ def render(archs=None):
         cells = [f"refused: {reasons[c]}" if c in reasons else "yes" for c in columns]
         lines.append(f"| `{arch}` | " + " | ".join(cells) + " |")
     lines += ["", "Honoured by every arch: " + ", ".join(f"`{f}`" for f in everywhere) + "."]
+    from keras_arch import precision
+    float32_only = {}
+    for arch in archs:
+        why = precision.float32_only(arch)
+        if why:
+            float32_only.setdefault(why, []).append(f"`{arch}`")
+    for why, names in float32_only.items():
+        lines += ["", f"`--precision`: {', '.join(names)} refuse mixed_bfloat16 and mixed_float16 (`auto` gives "
+                      f"float32): {why}. With `--prune`, `--qat` or `--tflite`, every arch refuses them (`auto` "
+                      f"gives float32): the compression stages work on float32 models."]
     return "\n".join(lines)
 
 

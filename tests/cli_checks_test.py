@@ -54,7 +54,7 @@ def _value(flag, tmp_path):
             "--plot": [tmp_path / "plots"], "--logdir": [tmp_path / "tb"], "--export": [tmp_path / "servables"],
             "--metrics-json": [tmp_path / "m.json"], "--dataset": None, "--epochs": [1], "--batch-size": [8],
             "--learning-rate": [0.01], "--seed": [3], "--strategy": ["one-device"], "--logical-devices": [2],
-            }.get(flag, [])
+            "--precision": ["auto"]}.get(flag, [])
 
 
 # --- the declaration ------------------------------------------------------------------------------
@@ -326,3 +326,16 @@ def test_issue_cases_do_not_import_tensorflow(tmp_path):
     argvs = json.dumps([argv for argv, _ in issue_cases(tmp)])
     out = subprocess.run([sys.executable, "-c", code, argvs], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.stdout.strip() == f"{[2] * 12} False", out.stdout + out.stderr
+
+
+def test_mixed_policies_reach_training_or_are_refused_by_float32_only_archs(main, tmp_path):
+    from keras_arch import precision
+    for arch in registry.names():
+        code, err = main(arch, "--precision", "mixed_bfloat16")
+        why = precision.float32_only(arch)
+        if why:
+            assert code == 2 and _one_line(err) == (f"{PROG}: error: --precision mixed_bfloat16 is not "
+                                                    f"supported for {arch}: {why}"), (arch, err)
+        else:
+            assert code == 2 and REACHED in err, (arch, err)
+    assert not os.listdir(tmp_path)

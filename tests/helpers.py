@@ -24,14 +24,22 @@ def run_model_test(model, inputs, expected_output_shape, tmp_path, custom_object
     return out
 
 
-def run_layer_test(layer, inputs, tmp_path):
-    """A layer inside a functional model: get_config round trip, and .keras and
-    SavedModel save/load give the same outputs (one tensor or several)."""
-    import tensorflow as tf
+def _functional(layer, inputs):
     many = isinstance(inputs, list)
     spec = [keras.Input(batch_shape=(None,) + np.shape(i)[1:], dtype=np.asarray(i).dtype.name)
             for i in (inputs if many else [inputs])]
-    model = keras.Model(spec, layer(spec if many else spec[0]))
+    return keras.Model(spec, layer(spec if many else spec[0]))
+
+
+def run_layer_test(layer, inputs, tmp_path, mixed_tolerance=0.05):
+    """A layer inside a functional model: get_config round trip, .keras and
+    SavedModel save/load give the same outputs (one tensor or several), and
+    the same layer rebuilt under the mixed_bfloat16 policy with the same
+    weights computes in bfloat16, keeps float32 variables and gives the
+    float32 outputs to within ``mixed_tolerance`` of their largest magnitude
+    (bfloat16 keeps 8 bits of mantissa)."""
+    import tensorflow as tf
+    model = _functional(layer, inputs)
     assert layer.__class__.from_config(layer.get_config()).get_config() == layer.get_config()
     expected = [np.asarray(t) for t in tf.nest.flatten(model(inputs))]
     for path in (os.path.join(tmp_path, "layer.keras"), os.path.join(tmp_path, "layer_saved")):
@@ -40,6 +48,20 @@ def run_layer_test(layer, inputs, tmp_path):
         assert len(got) == len(expected)
         for a, b in zip(got, expected):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        config = {k: v for k, v in layer.get_config().items() if k != "dtype"}
+        mixed_layer = layer.__class__.from_config(config)
+        mixed = _functional(mixed_layer, inputs)
+        assert mixed_layer.compute_dtype == "bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    mixed.set_weights(model.get_weights())
+    assert all(w.dtype == tf.float32 for w in mixed.weights), "variables must stay float32"
+    for a, b in zip(tf.nest.flatten(mixed(inputs)), expected):
+        a = np.asarray(tf.cast(a, tf.float32))
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, b, rtol=0, atol=mixed_tolerance * max(float(np.abs(b).max()), 1e-3))
     return expected if len(expected) > 1 else expected[0]
 
 

@@ -10,6 +10,7 @@ and normalises over an axis of size 1; this layer is the corrected version.
 import tensorflow as tf
 
 from keras_arch.backend import keras
+from keras_arch.layers import numerics
 
 
 @keras.utils.register_keras_serializable(package="keras_arch")
@@ -38,9 +39,8 @@ class BahdanauAttention(keras.layers.Layer):
         k = self.key_dense(keys)[:, None, :, :]  # (batch, 1, keys, units)
         scores = tf.squeeze(self.score_dense(tf.tanh(q + k)), -1)  # (batch, queries, keys)
         key_mask = mask[1] if isinstance(mask, (list, tuple)) else None
-        if key_mask is not None:
-            scores += (1.0 - tf.cast(key_mask[:, None, :], scores.dtype)) * -1e9
-        weights = tf.nn.softmax(scores, axis=-1)  # over keys j
+        keep = None if key_mask is None else key_mask[:, None, :]  # (batch, 1, keys)
+        weights = numerics.softmax(scores, keep, axis=-1)  # over keys j, in float32
         context = tf.matmul(weights, keys)  # (batch, queries, d_k)
         return context, weights
 

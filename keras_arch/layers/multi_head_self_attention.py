@@ -11,6 +11,7 @@ import math
 import tensorflow as tf
 
 from keras_arch.backend import keras
+from keras_arch.layers import numerics
 
 
 @keras.utils.register_keras_serializable(package="keras_arch")
@@ -41,10 +42,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         k = tf.einsum("btd,dhk->bhtk", x, self.key_kernel) + tf.expand_dims(self.key_bias, 1)  # (batch, heads, keys, k)
         v = tf.einsum("btd,dhk->bhtk", x, self.value_kernel) + tf.expand_dims(self.value_bias, 1)  # (batch, heads, keys, k)
         scores = tf.einsum("bhqk,bhsk->bhqs", q, k) / math.sqrt(self.key_dim)  # (batch, heads, queries, keys)
+        keep = None
         if mask is not None:  # padded keys get no weight
-            keep = tf.expand_dims(tf.expand_dims(tf.cast(mask, scores.dtype), 1), 1)  # (batch, 1, 1, keys)
-            scores += (1.0 - keep) * -1e9
-        weights = tf.nn.softmax(scores, axis=-1)
+            keep = tf.expand_dims(tf.expand_dims(mask, 1), 1)  # (batch, 1, 1, keys)
+        weights = numerics.softmax(scores, keep, axis=-1)  # in float32, returned in the compute dtype
         context = tf.einsum("bhqs,bhsk->bhqk", self.attention_dropout(weights, training=training), v)
         out = tf.einsum("bhqk,hkd->bqd", context, self.output_kernel) + self.output_bias  # (batch, queries, d_model)
         return (out, weights) if return_attention_scores else out

@@ -10,6 +10,7 @@ then one softmax over all N + M of them, so Σ_j α_ij + Σ_k β_ik = 1.
 import tensorflow as tf
 
 from keras_arch.backend import keras
+from keras_arch.layers import numerics
 
 
 @keras.utils.register_keras_serializable(package="keras_arch")
@@ -31,7 +32,7 @@ class WeightedFusion(keras.layers.Layer):
         """(α and β as one (batch, N + M) matrix, mapped features (batch, N + M, units))."""
         mapped = tf.stack([dense(x) for dense, x in zip(self.maps, inputs)], axis=1)  # (batch, N + M, units)
         scores = tf.squeeze(self.score(tf.tanh(mapped)), -1)  # (batch, N + M)
-        return tf.nn.softmax(scores, axis=-1), mapped
+        return numerics.softmax(scores, axis=-1), mapped  # softmax in float32
 
     def call(self, inputs):
         """inputs: N image features then M text features, each (batch, d_·)."""

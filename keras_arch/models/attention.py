@@ -41,7 +41,7 @@ def doc000_attention_classifier(vocab_size=10_000, num_classes=10, embed_dim=64,
     context, _ = layers.Attention(name="attention")([query, sequence], return_attention_scores=True)
     x = layers.Flatten(name="context")(context)  # (batch, units)
     x = layers.Dense(64, activation="relu", name="dense")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(ids, outputs, name="doc000_attention_classifier")
 
 
@@ -64,5 +64,5 @@ def transformer_classifier(vocab_size=10_000, num_classes=2, input_shape=(50,), 
                                     feed_forward=ff, name=f"encoder_{i}")(x)  # (batch, time, embed_dim)
     x = layers.GlobalAveragePooling1D(name="pool")(x)  # masked mean over real tokens
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(ids, outputs, name="transformer_classifier")

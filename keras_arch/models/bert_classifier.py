@@ -140,7 +140,7 @@ def bert_classifier(num_classes=2, pretrained=DEFAULT, config=None, dropout=0.1,
     else:
         features = outputs.last_hidden_state[:, 0]  # [CLS]: (batch, hidden)
     x = keras.layers.Dropout(dropout, name="dropout")(features)
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, probabilities, name="bert_classifier")
 
 

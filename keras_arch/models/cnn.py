@@ -40,7 +40,7 @@ def doc000_cnn(input_shape=(28, 28, 1), num_classes=10, batch_norm=False, dropou
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
     x = layers.Dense(64, activation="relu", name="dense")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(images, outputs, name="doc000_cnn")
 
 
@@ -56,7 +56,7 @@ def doc001_cnn(input_shape=(28, 28, 1), num_classes=10):
     x = layers.Conv2D(32, (3, 3), activation="relu", name="conv1")(images)  # (batch, 26, 26, 32)
     x = layers.MaxPooling2D((2, 2), name="pool1")(x)  # (batch, 13, 13, 32)
     x = layers.Flatten(name="flatten")(x)  # (batch, 5408)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(images, outputs, name="doc001_cnn")
 
 
@@ -71,7 +71,7 @@ def simple_mnist_convnet(input_shape=(28, 28, 1), num_classes=10):
     x = layers.MaxPooling2D(2, name="pool2")(x)
     x = layers.Flatten(name="flatten")(x)  # (batch, 1600)
     x = layers.Dropout(0.5, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(images, outputs, name="simple_mnist_convnet")
 
 
@@ -84,5 +84,5 @@ def tiny_cnn(input_shape=(28, 28, 1), num_classes=10):
     x = layers.Conv2D(16, 3, activation="relu", name="conv2")(x)  # (batch, 11, 11, 16)
     x = layers.MaxPooling2D(2, name="pool2")(x)  # (batch, 5, 5, 16)
     x = layers.Flatten(name="flatten")(x)  # (batch, 400)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(images, outputs, name="tiny_cnn")

@@ -29,7 +29,7 @@ def early_exit_cnn(input_shape=(28, 28, 1), num_classes=10):
         x = layers.Flatten()(x_in)  # position matters: global pooling made exit 1 a 0.2-accuracy head
         if hidden:
             x = layers.Dense(hidden, activation="relu")(x)
-        return keras.Model(x_in, layers.Dense(num_classes, activation="softmax")(x), name=f"exit_{i}")
+        return keras.Model(x_in, layers.Dense(num_classes, activation="softmax", dtype="float32")(x), name=f"exit_{i}")
 
     image = keras.Input(input_shape, name="image")
     x, outputs = image, {}

@@ -27,7 +27,7 @@ def moe_mlp(input_shape, num_classes=10, width=64, num_blocks=2, num_experts=4, 
     for i in range(num_blocks):
         moe = MixtureOfExperts(num_experts, expert_units, top_k, capacity_factor, aux_loss_weight, name=f"moe_{i}")
         x = keras.layers.LayerNormalization(name=f"norm_{i}")(x + moe(x))  # dropped examples pass through
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="moe_mlp")
 
 

@@ -15,6 +15,6 @@ def multitask_cnn(input_shape=(28, 28, 1), num_classes=10, num_aux_classes=2, dr
     x = layers.MaxPooling2D()(x)  # (batch, 5, 5, 64)
     x = layers.Dropout(dropout)(layers.Flatten()(x))
     shared = layers.Dense(64, activation="relu", name="shared")(x)  # what both tasks read
-    digit = layers.Dense(num_classes, activation="softmax", name="digit")(shared)
-    parity = layers.Dense(num_aux_classes, activation="softmax", name="parity")(shared)
+    digit = layers.Dense(num_classes, activation="softmax", dtype="float32", name="digit")(shared)
+    parity = layers.Dense(num_aux_classes, activation="softmax", dtype="float32", name="parity")(shared)
     return keras.Model(image, {"digit": digit, "parity": parity}, name="multitask_cnn")

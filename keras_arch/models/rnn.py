@@ -11,7 +11,7 @@ def doc000_stacked_lstm(input_shape=(100, 64), num_classes=10):
     x = layers.LSTM(128, return_sequences=True, name="lstm1")(x_in)  # (batch, 100, 128)
     x = layers.LSTM(128, return_sequences=True, name="lstm2")(x)  # (batch, 100, 128)
     x = layers.Dense(64, activation="relu", name="dense")(x)  # (batch, 100, 64)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)  # (batch, 100, 10)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)  # (batch, 100, 10)
     return keras.Model(x_in, outputs, name="doc000_stacked_lstm")
 
 
@@ -22,7 +22,7 @@ def doc001_lstm_classifier(input_shape=(None, 28), num_classes=10):
     the time axis stays None whatever shape the data has."""
     x_in = keras.Input(shape=(None, input_shape[-1]), name="sequence")  # (batch, time, features)
     x = layers.LSTM(64, name="lstm")(x_in)  # (batch, 64)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(x_in, outputs, name="doc001_lstm_classifier")
 
 
@@ -31,5 +31,5 @@ def simple_rnn_unit(units, input_dim):
     y_t = g(W h_t + b) of documents 001 and 003 (checked against NumPy in the tests)."""
     x_in = keras.Input(shape=(None, input_dim), name="sequence")
     h = layers.SimpleRNN(units, activation="tanh", return_sequences=True, name="rnn")(x_in)
-    y = layers.Dense(input_dim, activation="sigmoid", name="output")(h)
+    y = layers.Dense(input_dim, activation="sigmoid", dtype="float32", name="output")(h)
     return keras.Model(x_in, y, name="simple_rnn")

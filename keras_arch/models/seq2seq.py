@@ -24,7 +24,7 @@ def seq2seq(vocab_size=23, num_classes=None, max_length=25, embed_dim=32, units=
         context, _ = BahdanauAttention(units, name="attention")([decoded, encoded])  # (batch, tgt, units)
         decoded = layers.Concatenate(name="with_context")([decoded, context])
     hidden = layers.Dense(units, activation="tanh", name="hidden")(decoded)
-    outputs = layers.Dense(vocab_size, activation="softmax", name="probabilities")(hidden)
+    outputs = layers.Dense(vocab_size, activation="softmax", dtype="float32", name="probabilities")(hidden)
     name = "seq2seq_bahdanau" if attention else "seq2seq_plain"
     return keras.Model({"source": source, "target_in": target_in}, outputs, name=name)
 

@@ -50,9 +50,10 @@ def two_tower(image_shape, vocabulary, caption_length=10, num_classes=10, embed_
     caption = keras.Input((), dtype="string", name="caption")
     image_pooled, image_embedding = image_tower(image_shape, embed_dim)(image)
     text_pooled, text_embedding = text_tower(vocabulary, caption_length, embed_dim)(caption)
-    similarity = ContrastiveSimilarity(name="similarity")([image_embedding, text_embedding])
+    similarity = ContrastiveSimilarity(dtype="float32", name="similarity")(  # logits and temperature in float32
+        [image_embedding, text_embedding])
     fused = WeightedFusion(fusion_units, num_image_features=2, name="fusion")(
         [image_pooled, image_embedding, text_pooled, text_embedding])  # (batch, fusion_units)
-    digit = keras.layers.Dense(num_classes, activation="softmax", name="digit")(fused)
+    digit = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="digit")(fused)
     return keras.Model({"image": image, "caption": caption}, {"similarity": similarity, "digit": digit},
                        name="two_tower")

@@ -51,6 +51,8 @@ class Task:
     drop_remainder = False
     #: further {option: why} refusals of the whole task.
     refused: Dict[str, str] = {}
+    #: why the task trains in float32 only (None: --precision's mixed policies are honoured).
+    float32_only = None
 
     @classmethod
     def refusals(cls, recipe):

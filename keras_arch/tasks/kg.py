@@ -137,6 +137,8 @@ class KGTask(Task):
                       "--qat": "ranking metrics; the compression stages score classifier accuracy",
                       "--tflite": SEVERAL_INPUTS}
     refused = {"--test-dir": "put test.txt in --data-dir"}
+    float32_only = ("scores over every entity are ranked, and bfloat16's 8-bit mantissa ties thousands "
+                    "of them (TransE's |q|^2 - 2 q.e + |e|^2 also cancels)")
 
     def __init__(self, recipe, config, graph=None, builder_kwargs=None, eval_every=5):
         """Args (beyond Task's):

@@ -110,12 +110,15 @@ def describe(strategy, options):
 
 @contextlib.contextmanager
 def scope(options):
-    """The strategy scope of a run (a no-op for the default strategy), plus
-    mixed precision; yields the strategy."""
+    """The strategy scope of a run (a no-op for the default strategy), under
+    the run's mixed-precision policy (``options.precision``, already resolved
+    from "auto" by :func:`keras_arch.precision.resolve`); yields the strategy.
+    The global policy is float32 again afterwards."""
     import tensorflow as tf
     from keras_arch.backend import keras
-    if options.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    mixed = options.precision != "float32"
+    if mixed:
+        keras.mixed_precision.set_global_policy(options.precision)
     strategy = make_strategy(options.strategy or "auto")
     default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
     try:
@@ -125,5 +128,5 @@ def scope(options):
             with strategy.scope():
                 yield strategy
     finally:
-        if options.mixed_precision:
+        if mixed:
             keras.mixed_precision.set_global_policy("float32")

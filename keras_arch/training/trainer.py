@@ -45,6 +45,7 @@ class Trainer:
         self.seconds = 0.0  # time spent in fit, every phase together
         self.phases = []  # (label, epochs) of every fit
         self.strategy_info = {}
+        self.precision_reason = None
         self._run_info = None
 
     @property
@@ -54,9 +55,11 @@ class Trainer:
     def run(self):
         from keras_arch.training import distribute
         task, config = self.task, self.config
-        from keras_arch import options
+        from keras_arch import options, precision
         options.check_config(task.name, config)  # the CLI has checked already; Python callers too
         config.settings(task.recipe)  # bad names and values fail here, before TensorFlow starts
+        policy, self.precision_reason = precision.resolve(task.name, config.precision, config.compress)
+        config = self.config = task.config = config.replace(precision=policy)  # Settings record the policy
         if config.strategy == "multi-worker":  # collective ops must exist before any TensorFlow op
             with distribute.scope(config) as strategy:
                 return self._run(task.load_data(), strategy)
@@ -67,7 +70,8 @@ class Trainer:
     def _run(self, splits, strategy):
         from keras_arch.training import checkpoints, distribute
         task, config = self.task, self.config
-        self.strategy_info = distribute.describe(strategy, config)
+        self.strategy_info = {**distribute.describe(strategy, config), "precision": config.precision,
+                              "precision_reason": self.precision_reason}
         settings = task.resolve(splits)
         if config.full_batch:  # --batch-size beside it was refused by options.check_config
             settings = task.settings = settings.replace(batch_size=len(splits.y_train))

@@ -93,18 +93,19 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
 
 @pytest.mark.slow  # an end-to-end run of 15-70 s here (issue 18: the fast suite)
 def test_jit_and_mixed_precision_train(tmp_path):
-    """--jit compiles the train step with XLA; --mixed-precision computes in
-    float16 with float32 variables (and restores the float32 policy after)."""
+    """--jit compiles the train step with XLA; --precision mixed_float16
+    computes in float16 with float32 variables and dynamic loss scaling."""
     from tests.conftest import run_cli
-    for flag in ("--jit", "--mixed-precision"):
-        path = tmp_path / f"{flag}.json"
-        out = run_cli("cnn-doc000", flag, "--epochs", "2", "--quiet", "--metrics-json", str(path))
+    for flags, key, value in ((["--jit"], "jit", True), (["--precision", "mixed_float16"], "precision", "mixed_float16")):
+        path = tmp_path / f"{key}.json"
+        out = run_cli("cnn-doc000", *flags, "--epochs", "2", "--quiet", "--metrics-json", str(path))
         assert out.returncode == 0, out.stderr[-2000:]
         m = json.loads(path.read_text())
-        assert m["config"]["jit" if flag == "--jit" else "mixed_precision"] is True
+        assert m["config"][key] == value
         assert m["test_accuracy"] > 0.8, m["test_accuracy"]  # it learns (0.96 in float32)
 
 
+@pytest.mark.slow  # two CLI processes that start TensorFlow (about 11 s); CI runs it
 def test_strategy_errors_are_one_line():
     from tests.conftest import run_cli
     out = run_cli("cnn-doc000", "--strategy", "multi-worker", "--epochs", "1", env={**os.environ, "TF_CONFIG": ""})
