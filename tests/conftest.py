@@ -21,3 +21,14 @@ def run_cli(*args, timeout=300, env=None):
     """Run the CLI in a fresh process; returns CompletedProcess with text output."""
     return subprocess.run([sys.executable, "-m", "keras_arch.run", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+# The archs whose per-arch serving checks stay in the fast suite: one per
+# serving path (an image, integer ids, text in through TextVectorization,
+# several named outputs). Every arch still runs them in CI (marked slow).
+SERVING_FAST = ("cnn", "kg-distmult", "transformer", "early-exit")
+
+
+def arch_params(archs, fast=SERVING_FAST):
+    """``archs`` as pytest params, those outside ``fast`` marked slow."""
+    return [a if a in fast else pytest.param(a, marks=pytest.mark.slow) for a in archs]

@@ -122,12 +122,12 @@ def test_a_saved_moe_model_loads_after_only_import_keras_arch(tmp_path):
 
 @pytest.mark.parametrize("first_import", [
     "import tensorflow",
-    "import tf_keras",
+    pytest.param("import tf_keras", marks=pytest.mark.slow),  # a fresh process each (about 4 s): CI runs them
     # TensorFlow first imported by a keras_arch layer module, whose siblings
     # import it by name: registration must wait until it has finished.
     "from keras_arch.layers.multi_head_self_attention import MultiHeadSelfAttention",
-    "from keras_arch.layers.triple_scorer import TripleScorer",
-    "from keras_arch.backend import keras",
+    pytest.param("from keras_arch.layers.triple_scorer import TripleScorer", marks=pytest.mark.slow),
+    pytest.param("from keras_arch.backend import keras", marks=pytest.mark.slow),
 ])
 def test_registration_follows_whatever_imports_tensorflow_first(first_import):
     code = ("import sys, keras_arch\n"

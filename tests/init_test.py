@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -12,6 +14,7 @@ def _python(code, **env):
                           cwd=ROOT, env=full_env, timeout=300)
 
 
+@pytest.mark.slow  # a fresh process that imports TensorFlow and TFMOT (about 10 s); CI runs it
 def test_tensorflow_imported_first_still_gives_keras2_models_that_tfmot_quantizes():
     code = ("import tensorflow as tf\n"
             "tf.keras.layers  # binds tf.keras to Keras 3 in this process\n"

@@ -134,7 +134,7 @@ def test_builder_in_process_has_transformers_tf_only(world):
     assert out.stdout.split()[-3:] == ["True", "False", "False"]
 
 
-@pytest.mark.parametrize("setting", [{"USE_TORCH": "1"}, {"USE_TF": "0"}])
+@pytest.mark.parametrize("setting", [{"USE_TORCH": "1"}, pytest.param({"USE_TF": "0"}, marks=pytest.mark.slow)])
 def test_settings_that_turn_transformers_tf_off_are_refused_before_it_loads(world, setting):
     env, marker, data, pretrained = world
     out = _child({**env, **setting}, "-m", "keras_arch.run", "bert", "--pretrained", pretrained,

@@ -88,6 +88,7 @@ def test_tqdm_iprogress_warning_is_ignored_after_import_keras_arch():
     assert out.strip() == "['another warning']"
 
 
+@pytest.mark.slow  # two fresh processes (about 8 s); CI runs it
 def test_interactive_sessions_get_tensorflow_logs_at_warning_unless_logs_are_asked_for():
     """TensorFlow puts its logger at INFO on stdout in interactive sessions
     (Jupyter, python -i); keras_arch puts it back at WARNING."""

@@ -75,6 +75,7 @@ def test_corrupt_data_dir_gets_one_line_and_is_not_modified(tmp_path):
     assert tree_digest(root) == before
 
 
+@pytest.mark.slow  # a CLI run that trains (about 10 s); CI runs it
 def test_train_on_idx_dir_writes_metrics_and_leaves_data_untouched(tmp_path):
     data = str(tmp_path / "data")
     make_mnist_dir(data, n=200)

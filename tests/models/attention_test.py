@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from keras_arch.backend import keras
 from keras_arch.models import attention
@@ -26,7 +27,11 @@ def test_attention_classifier_masks_padding_and_exposes_weights(tmp_path):
     np.testing.assert_allclose(weights[0, 0, 4:], 0.0, atol=1e-7)  # no weight on padding
     trimmed = model(IDS[:1, :4]).numpy()
     np.testing.assert_allclose(model(IDS[:1]).numpy(), trimmed, rtol=1e-5, atol=1e-6)  # padding changes nothing
-    run_model_test(model, IDS, (2, 3), tmp_path)
+
+
+@pytest.mark.slow  # SavedModel tracing of the LSTM: about 10 s
+def test_attention_classifier_round_trip(tmp_path):
+    run_model_test(attention.doc000_attention_classifier(vocab_size=100, num_classes=3), IDS, (2, 3), tmp_path)
 
 
 def test_transformer_classifier_masks_padding(tmp_path):

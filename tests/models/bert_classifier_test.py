@@ -90,7 +90,7 @@ def test_text_in_export_equals_the_python_path(tmp_path):
     np.testing.assert_allclose(served.numpy(), python.numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("pooling", ["cls", "pooled"])
+@pytest.mark.parametrize("pooling", ["cls", pytest.param("pooled", marks=pytest.mark.slow)])  # about 8 s
 def test_every_trainable_weight_gets_a_gradient(pooling, caplog):
     """[CLS] pooling leaves BERT's tanh pooler unused: it is not trainable,
     so fit does not warn "Gradients do not exist" at every step."""
@@ -110,6 +110,7 @@ def test_every_trainable_weight_gets_a_gradient(pooling, caplog):
     assert "Gradients do not exist" not in caplog.text
 
 
+@pytest.mark.slow  # a fresh process loading the encoder (about 10 s); CI runs it
 def test_loading_the_packaged_encoder_prints_nothing():
     """In a fresh process (transformers warns some things once per process):
     no "TensorFlow classes are deprecated", no paragraph about the unused

@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 
 from keras_arch.data.images import load_digits
@@ -6,6 +7,7 @@ from keras_arch.models.cnn import doc001_cnn
 from keras_arch.optimize import qat, tflite
 
 
+@pytest.mark.slow  # trains, fine-tunes with QAT and converts twice (about 23 s); CI runs it
 def test_float_tflite_equals_keras_and_int8_tracks_the_qat_model():
     splits = load_digits()
     model = doc001_cnn()

@@ -14,9 +14,9 @@ from keras_arch.models.cnn import doc001_cnn
 from keras_arch.serving import signatures
 from keras_arch.serving.export import export_servable, load_servable, versions
 from keras_arch.serving.servable import sample_inputs
-from tests.conftest import ROOT
+from tests.conftest import ROOT, arch_params
 
-ARCHS = registry.names()
+ARCHS = arch_params(registry.names())  # one arch per serving path fast, every arch in CI
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,7 @@ def test_concurrent_exports_get_different_versions(model, tmp_path):
     assert sorted(os.path.basename(p) for p in paths) == ["1", "2"]
 
 
+@pytest.mark.slow  # two fresh processes exporting at once (about 7 s); CI runs it
 def test_two_export_processes_at_once_get_different_versions(tmp_path):
     code = ("import sys, keras_arch\n"
             "from keras_arch.models.cnn import doc001_cnn\n"
@@ -98,7 +99,7 @@ def test_reload_in_fresh_process_gives_same_outputs(exported, arch, tmp_path):
     assert recipe.serving_output in served["serving_default"]
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", arch_params(registry.names(), fast=("cnn",)))  # a fresh process each: CI runs all
 def test_saved_model_cli_show_all_and_named_typed_signature(exported, arch):
     _, recipe, splits, path = exported[1][arch]
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
@@ -167,6 +168,7 @@ def test_export_into_a_file_is_a_usage_error(model, tmp_path):
     assert target.read_text() == "keep me"
 
 
+@pytest.mark.slow  # two CLI processes, one of them training (about 16 s)
 def test_export_cli_from_checkpoint_dir(tmp_path):
     ck, base = str(tmp_path / "ck"), str(tmp_path / "sv")
     run = subprocess.run([sys.executable, "-m", "keras_arch.run", "cnn-doc001", "--epochs", "1", "--quiet",

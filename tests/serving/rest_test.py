@@ -10,13 +10,15 @@ from keras_arch.export import example_request
 from keras_arch.serving import rest
 from keras_arch.serving import signatures
 from keras_arch.serving.servable import sample_inputs
+from tests.conftest import SERVING_FAST
 
 
 def _signature_cases():
     cases = []
     for arch in registry.names():
         sigs = ["serving_default"] + (["next_token_probabilities"] if arch == "seq2seq" else [])
-        cases += [(arch, sig) for sig in sigs]
+        cases += [(arch, sig) if arch in SERVING_FAST else pytest.param(arch, sig, marks=pytest.mark.slow)
+                  for sig in sigs]
     return cases
 
 

@@ -8,9 +8,10 @@ from keras_arch import registry
 from keras_arch.serving import warmup
 from keras_arch.serving import signatures
 from keras_arch.serving.servable import sample_inputs
+from tests.conftest import arch_params
 
 
-@pytest.mark.parametrize("arch", registry.names())
+@pytest.mark.parametrize("arch", arch_params(registry.names()))  # one per serving path fast
 def test_warmup_requests_replay_through_the_loaded_model(exported, loaded, arch):
     import tensorflow as tf
     model, recipe, splits, path = exported[1][arch]

@@ -71,6 +71,7 @@ def test_transfer_beats_scratch_on_mnist_with_10_labels_per_class(tmp_path):
     assert m["fine_tuned_accuracy"] > m["scratch_accuracy"] + 0.03, m
 
 
+@pytest.mark.slow  # CLI runs that train (about 12 s); CI runs it
 def test_full_batch_is_one_step_per_epoch_and_refused_by_multi_phase_tasks(tmp_path):
     m, _ = run_json(tmp_path, "cnn-doc000", "--full-batch", "--epochs", "2", "--optimizer", "sgd")
     assert m["config"]["batch_size"] == m["data"]["train"] == 1257

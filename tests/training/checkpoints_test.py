@@ -45,6 +45,7 @@ def test_sigkill_then_rerun_resumes_after_the_last_epoch_with_identical_results(
     assert (b["eval_accuracy"], b["eval_loss"]) == (a["eval_accuracy"], a["eval_loss"])
 
 
+@pytest.mark.slow  # a CLI run that trains (about 9 s); CI runs it
 def test_nan_loss_stops_the_command_with_one_line_and_saves_no_weights(tmp_path):
     ckpt = tmp_path / "ckpt"
     out = run_cli("cnn-doc000", "--epochs", "2", "--quiet", "--checkpoint-dir", str(ckpt),
@@ -90,6 +91,7 @@ def test_nan_in_a_later_epoch_keeps_the_last_good_checkpoint(tmp_path):
     assert checkpoints.completed_epochs(str(ckpt)) == 1  # the backup holds epoch 1, not the NaN epoch
 
 
+@pytest.mark.slow  # a CLI run (about 7 s); CI runs it
 def test_a_corrupt_backup_is_an_error_and_is_left_alone(tmp_path):
     backup = tmp_path / "ckpt" / "backup" / "chief"
     backup.mkdir(parents=True)
@@ -111,6 +113,7 @@ def test_resuming_a_different_run_is_refused(tmp_path):
     assert out.returncode == 2 and "holds a different run (arch 'cnn' -> 'cnn-doc000'" in out.stderr
 
 
+@pytest.mark.slow  # a CLI run that trains (about 9 s); CI runs it
 def test_logdir_gets_tensorboard_scalars(tmp_path):
     out = run_cli("cnn-doc000", "--epochs", "2", "--quiet", "--logdir", str(tmp_path / "tb"))
     assert out.returncode == 0, out.stderr[-2000:]

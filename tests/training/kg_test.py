@@ -32,6 +32,7 @@ def test_both_combine_modes_learn_the_family_graph_and_sum_pays_for_its_symmetry
     assert mrr["concat"] > 0.6 and mrr["sum"] > 0.4 and mrr["concat"] > mrr["sum"] + 0.05, mrr
 
 
+@pytest.mark.slow  # two trainings (about 11 s); CI runs it
 def test_negative_sampling_learns_and_is_deterministic(graph):
     _, a = train_small("kg-distmult", graph, negatives=16, epochs=20, seed=3)
     _, b = train_small("kg-distmult", graph, negatives=16, epochs=20, seed=3)
