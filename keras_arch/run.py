@@ -121,7 +121,9 @@ def pre_checks(parser, args):
     data is read or TensorFlow is imported: options the arch does not honour,
     output paths it could not write, a checkpoint directory of another arch."""
     arch_options.check(args.arch, given_options(parser, args))
-    precision.check(args.arch, args.precision or "float32", bool(args.prune or args.qat or args.tflite))
+    from keras_arch.config import RunConfig  # TensorFlow-free
+    config = RunConfig.from_args(args)
+    precision.check(args.arch, config.precision, config.compress)
     paths.check_outputs(args, args.arch)
     if args.checkpoint_dir:
         from keras_arch.training import checkpoints  # TensorFlow-free at import
