@@ -79,7 +79,8 @@ def _batched(submodel, x, batch_size):
         submodel._early_exit_fn = tf.function(lambda t: submodel(t, training=False), input_signature=[spec])
     from keras_arch.quiet import tf_logger_level
     with tf_logger_level():  # one trace per submodel, by design: not the retracing the warning means
-        parts = [submodel._early_exit_fn(tf.constant(x[s:s + batch_size])).numpy()
+        # float32 in: a stage's output is bfloat16 under mixed_bfloat16 (exact in float32; the stage casts back)
+        parts = [submodel._early_exit_fn(tf.cast(tf.constant(x[s:s + batch_size]), tf.float32)).numpy()
                  for s in range(0, len(x), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0,) + tuple(submodel.output_shape[1:]), np.float32)
 
