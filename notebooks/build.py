@@ -725,7 +725,7 @@ for path in plots.similarity_matrix(*similarity_pairs(model, captions.load()), F
         the triples of a generated family tree; filtered MRR and Hits@k):"""),
         source_cell("keras_arch.layers.triple_scorer:TripleScorer.call"),
         source_cell("keras_arch.layers.er_mlp_scorer:ERMLPScorer.query", "keras_arch.layers.er_mlp_scorer:ERMLPScorer._head",
-                    "keras_arch.layers.er_mlp_scorer:ERMLPScorer.score_all",
+                    "keras_arch.layers.er_mlp_scorer:ERMLPScorer.score_entities",
                     "keras_arch.layers.er_mlp_scorer:ERMLPScorer.score_candidates"),
         code('''from keras_arch.data import kg as kg_data
 from keras_arch.tasks.kg import eval_batch_size, score_function

@@ -11,8 +11,8 @@ class DistMultScorer(TripleScorer):
     def query(self, h, r, training):
         return h * r  # (batch, dim)
 
-    def score_all(self, q, training):
-        return tf.matmul(q, self.entity_embeddings, transpose_b=True)  # (batch, entities)
+    def score_entities(self, q, entities, training):
+        return tf.matmul(q, entities, transpose_b=True)  # (batch, n)
 
     def score_candidates(self, q, t, training):
         return tf.einsum("bd,bkd->bk", q, t)  # (batch, candidates)

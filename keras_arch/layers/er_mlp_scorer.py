@@ -30,6 +30,9 @@ class ERMLPScorer(TripleScorer):
         self.combine = combine
         self.hidden_dropout = hidden_dropout
         self.hidden_dropout_layer = keras.layers.Dropout(hidden_dropout)
+        # One mask per query over its K shared negatives: drawing (batch, K, hidden)
+        # random numbers cost 3x the step at 40,000 entities.
+        self.query_dropout_layer = keras.layers.Dropout(hidden_dropout, noise_shape=(None, 1, hidden))
 
     def build(self, input_shape):
         width = 3 * self.dim if self.combine == "concat" else self.dim
@@ -50,13 +53,17 @@ class ERMLPScorer(TripleScorer):
         w_h, _, w_r = self._blocks()
         return tf.matmul(h, w_h) + tf.matmul(r, w_r) + self.bias1  # (batch, hidden)
 
-    def _head(self, pre, training):
-        hidden = self.hidden_dropout_layer(tf.nn.relu(pre), training=training)
+    def _head(self, pre, training, dropout=None):
+        hidden = (dropout or self.hidden_dropout_layer)(tf.nn.relu(pre), training=training)
         return tf.tensordot(hidden, self.kernel2, axes=[[-1], [0]]) + self.bias2
 
-    def score_all(self, q, training):
-        tails = tf.matmul(self.entity_embeddings, self._blocks()[1])  # (entities, hidden)
-        return self._head(q[:, None, :] + tails[None, :, :], training)  # (batch, entities)
+    def score_entities(self, q, entities, training):
+        tails = tf.matmul(entities, self._blocks()[1])  # (n, hidden)
+        return self._head(q[:, None, :] + tails[None, :, :], training)  # (batch, n)
+
+    def score_shared(self, q, entities, training):
+        tails = tf.matmul(entities, self._blocks()[1])  # (K, hidden)
+        return self._head(q[:, None, :] + tails[None, :, :], training, self.query_dropout_layer)  # (batch, K)
 
     def score_candidates(self, q, t, training):
         tails = tf.matmul(t, self._blocks()[1])  # (batch, candidates, hidden)

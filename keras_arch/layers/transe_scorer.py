@@ -20,11 +20,11 @@ class TransEScorer(TripleScorer):
     def _distance(squared):
         return tf.sqrt(tf.maximum(squared, 1e-12))
 
-    def score_all(self, q, training):
-        # ||q - e||^2 = |q|^2 - 2 q.e + |e|^2: no (batch, entities, dim) tensor.
+    def score_entities(self, q, entities, training):
+        # ||q - e||^2 = |q|^2 - 2 q.e + |e|^2: no (batch, n, dim) tensor.
         squared = (tf.reduce_sum(q * q, -1, keepdims=True)
-                   - 2.0 * tf.matmul(q, self.entity_embeddings, transpose_b=True)
-                   + tf.reduce_sum(self.entity_embeddings ** 2, -1)[None, :])  # (batch, entities)
+                   - 2.0 * tf.matmul(q, entities, transpose_b=True)
+                   + tf.reduce_sum(entities ** 2, -1)[None, :])  # (batch, n)
         return -self.scale * self._distance(squared)
 
     def score_candidates(self, q, t, training):

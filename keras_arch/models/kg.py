@@ -1,8 +1,9 @@
 """Knowledge-graph triple scoring, document 004 §3.3 and §4.3.
 
 ``kg_model`` is the 1-N model: (head, relation) -> a score for every entity as
-tail. ``candidate_model`` and ``triple_model`` share its scorer layer (same
-weights) for negative sampling and for scoring given triples.
+tail. ``candidate_model``, ``triple_model`` and ``shared_negative_model`` share
+its scorer layer (same weights) for scoring given candidates, given triples,
+and for training on sampled negatives.
 """
 from keras_arch.backend import keras
 from keras_arch.layers.distmult_scorer import DistMultScorer
@@ -41,3 +42,26 @@ def triple_model(model):
     tail = keras.Input((), dtype="int32", name="tail")
     scores = model.get_layer("scorer")([head, relation, tail])
     return keras.Model({"head": head, "relation": relation, "tail": tail}, scores)
+
+
+class SharedNegativeModel(keras.Model):
+    """{head, relation, tail (batch,), negatives (K,)} -> (batch, 1 + K)
+    scores, column 0 the true tail's (a sampled-softmax training model; the
+    K negatives are drawn once per batch). Shares ``model``'s scorer.
+
+    Args:
+        model: a :func:`kg_model`.
+    """
+
+    def __init__(self, model, **kwargs):
+        super().__init__(**kwargs)
+        self.scorer = model.get_layer("scorer")
+
+    def call(self, inputs, training=None):
+        return self.scorer.shared_negative_scores(inputs["head"], inputs["relation"], inputs["tail"],
+                                                  inputs["negatives"], training=training)
+
+
+def shared_negative_model(model):
+    """The :class:`SharedNegativeModel` of ``model`` (same weights)."""
+    return SharedNegativeModel(model, name=f"{model.name}_negatives")

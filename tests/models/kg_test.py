@@ -43,6 +43,15 @@ def test_every_model_scores_the_formula_on_its_own_weights(scorer, combine):
     got = kg.candidate_model(model)({"head": heads, "relation": relations, "candidates": cands}).numpy()
     np.testing.assert_allclose(got, [[numpy_score(layer, scorer, h, r, t, combine) for t in row]
                                      for h, r, row in zip(heads, relations, cands)], rtol=1e-4, atol=1e-5)
+    # Shared negatives: column 0 the true tail, then the batch's K negatives;
+    # a negative equal to the row's own tail (row 1's 1, row 3's 3) is masked to -1e9.
+    negatives = np.array([2, 1, 6, 3], np.int32)
+    got = kg.shared_negative_model(model)({"head": heads, "relation": relations, "tail": tails,
+                                           "negatives": negatives}).numpy()
+    expected = [[numpy_score(layer, scorer, h, r, t, combine)]
+                + [-1e9 if n == t else numpy_score(layer, scorer, h, r, n, combine) for n in negatives]
+                for h, r, t in zip(heads, relations, tails)]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("scorer", sorted(kg.SCORERS))
