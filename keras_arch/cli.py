@@ -43,6 +43,7 @@ def checked(convert, ok, expected):
 
 
 positive_int = checked(int, lambda v: v > 0, "a positive integer")
+non_negative_int = checked(int, lambda v: v >= 0, "a non-negative integer")
 positive_float = checked(float, lambda v: v > 0, "a positive number")
 seed = checked(int, lambda v: 0 <= v <= 2 ** 32 - 1, "a seed in 0 .. 2**32-1")
 sparsity = checked(float, lambda v: 0 < v < 1, "a sparsity in (0, 1)")

@@ -45,8 +45,10 @@ def build_parser():
     k = p.add_argument_group("knowledge graphs (kg, kg-distmult, kg-transe)")
     k.add_argument("--combine", choices=("concat", "sum"),
                    help="kg: how E(h), E(t), E(r) enter the MLP: concatenated (default) or added (document 004's text)")
-    k.add_argument("--negatives", type=cli.positive_int, metavar="K",
-                   help="train on K sampled negative tails per triple instead of scoring every entity (1-N)")
+    k.add_argument("--negatives", type=cli.non_negative_int, metavar="K",
+                   help="train each triple against K sampled tails shared by its batch instead of scoring "
+                        "every entity (1-N); 0: 1-N. Default: 1-N, or sampled negatives on a graph too large "
+                        "for 1-N (the run says what it chose)")
     p.add_argument_group("transfer").add_argument(
         "--labels-per-class", type=cli.positive_int, metavar="N",
         help="transfer: labelled target images per class (default 20 on digits, 100 on MNIST)")

@@ -36,7 +36,7 @@ def test_both_combine_modes_learn_the_family_graph_and_sum_pays_for_its_symmetry
 def test_negative_sampling_learns_and_is_deterministic(graph):
     _, a = train_small("kg-distmult", graph, negatives=16, epochs=20, seed=3)
     _, b = train_small("kg-distmult", graph, negatives=16, epochs=20, seed=3)
-    assert a["objective"] == "16 negatives" and a["test_mrr"] > 0.4, a["test_mrr"]
+    assert a["objective"] == "16 shared negatives" and a["test_mrr"] > 0.4, a["test_mrr"]
     assert a["test_mrr"] == b["test_mrr"] and a["history"] == b["history"]
 
 
@@ -50,14 +50,83 @@ def test_one_to_n_targets_are_the_normalised_true_tails():
     np.testing.assert_allclose(rows[(1, 1)], [1, 0, 0])
 
 
-def test_negative_batches_put_the_true_tail_first():
-    train = np.array([[0, 0, 4], [1, 0, 3]], np.int32)
-    ds, _ = negative_dataset(train, 5, batch_size=2, negatives=6, seed=0)
-    x, y = next(iter(ds))
-    assert x["candidates"].shape == (2, 7) and y.numpy().tolist() == [0, 0]
-    tails = dict(zip(x["head"].numpy().tolist(), x["candidates"][:, 0].numpy().tolist()))
-    assert tails == {0: 4, 1: 3}
-    assert x["candidates"].numpy().min() >= 0 and x["candidates"].numpy().max() < 5
+def test_negative_batches_share_k_negatives_and_label_the_true_tail_column():
+    train = np.array([[0, 0, 4], [1, 0, 3], [2, 1, 0]], np.int32)
+    ds, steps = negative_dataset(train, 5, batch_size=2, negatives=6, seed=0)
+    assert steps == 2
+    batches = list(ds.take(4))
+    x, y = batches[0]
+    assert x["negatives"].shape == (6,) and y.numpy().tolist() == [0, 0]
+    tails = dict(zip(x["head"].numpy().tolist(), x["tail"].numpy().tolist()))
+    assert set(tails.items()) <= {(0, 4), (1, 3), (2, 0)}
+    negs = np.stack([b[0]["negatives"].numpy() for b in batches])
+    assert negs.min() >= 0 and negs.max() < 5
+    assert len({tuple(n) for n in negs}) > 1  # drawn anew for every batch
+    again, _ = negative_dataset(train, 5, batch_size=2, negatives=6, seed=0)
+    np.testing.assert_array_equal(negs, [b[0]["negatives"].numpy() for b in again.take(4)])
+
+
+def _sparse_graph(entities, triples, seed=0):
+    """A KnowledgeGraph of ``triples`` random training triples over ``entities`` (2 relations)."""
+    rng = np.random.default_rng(seed)
+    rows = lambda n: np.stack([rng.integers(0, entities, n), rng.integers(0, 2, n),  # noqa: E731
+                               rng.integers(0, entities, n)], 1).astype(np.int32)
+    return kg.KnowledgeGraph("sparse", [f"e{i}" for i in range(entities)], ["a", "b"], rows(triples),
+                             rows(1500), rows(40))
+
+
+def _settings(arch, **asked):
+    from keras_arch import registry
+    config = RunConfig(**asked)
+    return config.settings(registry.get(arch)), config
+
+
+def test_scale_plan_keeps_the_recipe_on_small_graphs(graph):
+    from keras_arch.tasks.kg import scale_plan
+    for arch in ("kg", "kg-distmult", "kg-transe"):
+        settings, config = _settings(arch)
+        plan = scale_plan(graph, settings, config)
+        assert (plan["negatives"], plan["batch_size"], plan["epochs"], plan["learning_rate"], plan["large"],
+                plan["why"]) == (0, settings.batch_size, settings.epochs, settings.learning_rate, False, None), arch
+
+
+def test_scale_plan_on_a_large_graph_samples_negatives_for_a_step_budget():
+    """20,000 entities x 3,000 triples: about 6,000 training queries, so 1-N
+    would score 6,000 x 20,000 x 200 = 2.4e10 > 2e10 per epoch for DistMult
+    (dim 200) and the MLP (hidden 200); 1,024 shared negatives, batch 4,096,
+    6,000 examples = 2 steps an epoch, 1,500 steps = min(750, recipe's 150) epochs."""
+    from keras_arch.tasks.kg import scale_plan
+    big = _sparse_graph(20000, 3000)
+    settings, config = _settings("kg-distmult")
+    plan = scale_plan(big, settings, config)
+    assert plan["large"] and plan["jit"] and plan["negatives"] == 1024 and plan["batch_size"] == 4096
+    assert plan["learning_rate"] == settings.learning_rate == 3e-3
+    assert plan["epochs"] == 150 and plan["eval_every"] == 30
+    assert len(plan["valid"]) == 1000 and len({tuple(t) for t in plan["valid"].tolist()}) == 1000
+    assert "1024 shared negatives, batch 4096, 150 epochs (300 steps)" in plan["why"]
+    settings, config = _settings("kg")  # MLP: 256 negatives, batch 1024: 6 steps an epoch, 1,000 steps = 167 -> 150
+    plan = scale_plan(big, settings, config)
+    assert (plan["negatives"], plan["batch_size"], plan["epochs"], plan["learning_rate"]) == (256, 1024, 150, 1e-2)
+    bigger = _sparse_graph(20000, 30000)  # 60,000 examples: 15 steps of 4,096; 1,500 / 15 = 100 epochs
+    settings, config = _settings("kg-distmult")
+    assert scale_plan(bigger, settings, config)["epochs"] == 100
+    settings, config = _settings("kg")  # 59 steps of 1,024: 1,000 / 59 = 16.9 -> 17 epochs, validated every 3
+    plan = scale_plan(bigger, settings, config)
+    assert (plan["epochs"], plan["eval_every"]) == (17, 3)
+
+
+def test_scale_plan_gives_way_to_every_option_asked():
+    from keras_arch.tasks.kg import scale_plan
+    big = _sparse_graph(20000, 30000)
+    settings, config = _settings("kg-distmult", negatives=0)  # 1-N as asked: the recipe's batch
+    plan = scale_plan(big, settings, config)
+    assert plan["negatives"] == 0 and plan["batch_size"] == 128 and "1-N as asked" in plan["why"]
+    settings, config = _settings("kg-distmult", negatives=64, batch_size=512, epochs=3)
+    plan = scale_plan(big, settings, config)
+    assert (plan["negatives"], plan["batch_size"], plan["epochs"]) == (64, 512, 3)
+    settings, config = _settings("kg", learning_rate=5e-4)
+    assert scale_plan(big, settings, config)["learning_rate"] == 5e-4
+    assert "64 shared negatives, batch 512, 3 epochs" in plan["why"]
 
 
 def test_cli_rejects_a_directory_without_triples(tmp_path):
@@ -77,3 +146,11 @@ def test_run_kg_on_umls_reaches_the_published_range(tmp_path):
     m = json.loads(path.read_text())
     assert m["test_mrr"] >= 0.85 and m["test_hits@10"] >= 0.97, (m["test_mrr"], m["test_hits@10"])
     assert "test MRR (filtered)" in out.stdout
+
+
+def test_negatives_zero_asks_for_one_to_n_and_a_negative_count_is_refused(capsys):
+    from keras_arch import run
+    assert run.build_parser().parse_args(["kg", "--negatives", "0"]).negatives == 0
+    assert run.main(["kg", "--negatives", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "expected a non-negative integer, got -1" in err and "Traceback" not in err
