@@ -51,17 +51,36 @@ def attention_weights_model(model, layer="attention"):
 
 
 def transformer_classifier(vocab_size=10_000, num_classes=2, input_shape=(50,), embed_dim=64,
-                           num_heads=4, ff_dim=128, num_blocks=1, dropout=0.1, feed_forward=None):
+                           num_heads=4, ff_dim=128, num_blocks=1, dropout=0.1, feed_forward=None, norm_first=True):
     """Document 004 §4.1: token + position embedding, Transformer encoder
     block(s) built on the corrected multi-head self-attention, masked mean
-    pooling, softmax head. ``feed_forward``: a layer factory replacing each
-    block's dense feed-forward (a mixture of experts, say)."""
+    pooling, softmax head. The document shows only the attention; the block
+    around it is pre-norm with a final LayerNorm (GPT-2, ViT) and the position
+    table starts at zero: together they take the generated reviews from a
+    0.56 plateau at 3 epochs to 0.9-1.0 (README "Short runs").
+
+    Args:
+        vocab_size: token table rows (id 0 is padding, masked throughout).
+        num_classes: softmax width.
+        input_shape: (max_length,): the position table's rows.
+        embed_dim: model width; each of ``num_heads`` heads gets embed_dim // num_heads.
+        num_heads: attention heads per block.
+        ff_dim: feed-forward hidden width.
+        num_blocks: encoder blocks.
+        dropout: attention, sublayer and pre-head dropout.
+        feed_forward: a layer factory replacing each block's dense
+            feed-forward (a mixture of experts, say).
+        norm_first: pre-norm blocks and a final LayerNorm (default), or
+            post-norm blocks as in Vaswani et al.
+    """
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = TokenAndPositionEmbedding(vocab_size, input_shape[0], embed_dim, name="embedding")(ids)
     for i in range(num_blocks):
         ff = feed_forward() if feed_forward else None
         x = TransformerEncoderBlock(num_heads, embed_dim // num_heads, ff_dim, dropout,
-                                    feed_forward=ff, name=f"encoder_{i}")(x)  # (batch, time, embed_dim)
+                                    feed_forward=ff, norm_first=norm_first, name=f"encoder_{i}")(x)  # (batch, time, embed_dim)
+    if norm_first:  # pre-norm blocks leave the residual stream unnormalised
+        x = layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
     x = layers.GlobalAveragePooling1D(name="pool")(x)  # masked mean over real tokens
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)

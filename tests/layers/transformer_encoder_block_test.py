@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_arch.layers.mixture_of_experts import MixtureOfExperts
@@ -9,21 +10,28 @@ from tests.reference import layer_norm, mhsa_weights, mixture_of_experts, multi_
 MASK = np.array([[True] * 5, [True, True, True, False, False]])
 
 
-def numpy_block(block, x, mask, feed_forward):
+def numpy_block(block, x, mask, feed_forward, norm_first=False):
     """Post-norm encoder block (document 004 §4.1, Vaswani et al.):
-    y = LN1(x + MHSA(x)), out = LN2(y + FFN(y)); dropout is off at inference."""
-    attended, _ = multi_head_self_attention(x, *mhsa_weights(block.attention), mask=mask)
-    y = layer_norm(x + attended, block.norm1.gamma.numpy(), block.norm1.beta.numpy(), 1e-6)
-    return layer_norm(y + feed_forward(y), block.norm2.gamma.numpy(), block.norm2.beta.numpy(), 1e-6)
+    y = LN1(x + MHSA(x)), out = LN2(y + FFN(y)); pre-norm (Xiong et al.):
+    y = x + MHSA(LN1(x)), out = y + FFN(LN2(y)). Dropout is off at inference."""
+    ln1 = lambda v: layer_norm(v, block.norm1.gamma.numpy(), block.norm1.beta.numpy(), 1e-6)  # noqa: E731
+    ln2 = lambda v: layer_norm(v, block.norm2.gamma.numpy(), block.norm2.beta.numpy(), 1e-6)  # noqa: E731
+    attend = lambda v: multi_head_self_attention(v, *mhsa_weights(block.attention), mask=mask)[0]  # noqa: E731
+    if norm_first:
+        y = x + attend(ln1(x))
+        return y + feed_forward(ln2(y))
+    y = ln1(x + attend(x))
+    return ln2(y + feed_forward(y))
 
 
-def test_block_end_to_end_against_numpy_with_padding():
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post-norm", "pre-norm"])
+def test_block_end_to_end_against_numpy_with_padding(norm_first):
     """Both residuals, both norms (random gamma and beta), the ReLU feed-forward
-    and the mask: a dropped residual, a swapped norm, a pre-norm block or a
-    counted pad each changes the output."""
+    and the mask: a dropped residual, a swapped norm, the other norm placement
+    or a counted pad each changes the output."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 5, 7)).astype(np.float32)
-    block = TransformerEncoderBlock(num_heads=3, key_dim=4, ff_dim=9, dropout=0.3)
+    block = TransformerEncoderBlock(num_heads=3, key_dim=4, ff_dim=9, dropout=0.3, norm_first=norm_first)
     block(x)
     randomize(block, seed=1)
     out = block(x, mask=tf.constant(MASK), training=False).numpy()
@@ -33,9 +41,11 @@ def test_block_end_to_end_against_numpy_with_padding():
     def ffn(y):  # W2 relu(W1 y + b1) + b2
         return relu(y @ d1.kernel.numpy() + d1.bias.numpy()) @ d2.kernel.numpy() + d2.bias.numpy()
 
-    np.testing.assert_allclose(out, numpy_block(block, x, MASK, ffn), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out, numpy_block(block, x, MASK, ffn, norm_first), rtol=1e-4, atol=1e-4)
+    other = numpy_block(block, x, MASK, ffn, not norm_first)
+    assert np.abs(other - out).max() > 1e-2  # the two placements differ on these weights
     no_mask = block(x, training=False).numpy()
-    np.testing.assert_allclose(no_mask, numpy_block(block, x, None, ffn), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(no_mask, numpy_block(block, x, None, ffn, norm_first), rtol=1e-4, atol=1e-4)
     assert np.abs(no_mask[1, :3] - out[1, :3]).max() > 1e-3  # the padding matters where it is masked
 
 
@@ -81,3 +91,5 @@ def test_shapes_and_round_trip(tmp_path):
     out = run_layer_test(TransformerEncoderBlock(2, 4, 16, dropout=0.1), x, tmp_path)
     assert out.shape == (2, 5, 8)
     np.testing.assert_allclose(np.mean(out, -1), 0, atol=1e-5)  # layer norm last
+    out = run_layer_test(TransformerEncoderBlock(2, 4, 16, dropout=0.1, norm_first=True), x, tmp_path)
+    assert out.shape == (2, 5, 8) and np.abs(np.mean(out, -1)).max() > 1e-3  # pre-norm: residual stream last
