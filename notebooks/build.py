@@ -699,7 +699,7 @@ def doc004():
         source_cell("keras_arch.layers.multi_head_self_attention:MultiHeadSelfAttention.call"),
         source_cell("keras_arch.layers.transformer_encoder_block:TransformerEncoderBlock.call"),
         source_cell("keras_arch.models.attention:transformer_classifier"),
-        code('''model, m = train("transformer", epochs=8 if FAST else None, quiet=True)  # fewer than 8 stop on the plateau (README, Short runs)
+        code('''model, m = train("transformer", epochs=4 if FAST else None, quiet=True)  # 2 epochs stop on the plateau (README, Short runs)
 print("test accuracy", m["test_accuracy"])
 from keras_arch.data import text
 for path in plots.transformer_attention(model, text.load(), FIG):

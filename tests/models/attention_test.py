@@ -61,20 +61,30 @@ def test_doc000_attention_classifier_against_numpy():
                                rtol=1e-4, atol=1e-6)
 
 
-def test_transformer_classifier_against_numpy():
-    """Token + position embedding, one post-norm encoder block with the mask,
-    mean over the real tokens only, softmax: the whole document 004 §4.1 model."""
+@pytest.mark.parametrize("norm_first", [True, False], ids=["pre-norm (default)", "post-norm"])
+def test_transformer_classifier_against_numpy(norm_first):
+    """Token + position embedding, one encoder block with the mask (pre-norm
+    with a final LayerNorm by default, or post-norm), mean over the real tokens
+    only, softmax: the whole document 004 §4.1 model."""
     model = randomize(attention.transformer_classifier(vocab_size=100, num_classes=3, input_shape=(9,),
-                                                       embed_dim=6, num_heads=2, ff_dim=5), seed=8)
+                                                       embed_dim=6, num_heads=2, ff_dim=5, norm_first=norm_first),
+                      seed=8)
     emb = model.get_layer("embedding")
     x = emb.token.embeddings.numpy()[IDS] + emb.position.embeddings.numpy()[None, :IDS.shape[1]]
     mask = IDS != 0
     block = model.get_layer("encoder_0")
-    attended, _ = multi_head_self_attention(x, *mhsa_weights(block.attention), mask=mask)
-    y = layer_norm(x + attended, *block.norm1.get_weights(), 1e-6)
     d1, d2 = block.feed_forward.layers
-    y = layer_norm(y + relu(y @ d1.kernel.numpy() + d1.bias.numpy()) @ d2.kernel.numpy() + d2.bias.numpy(),
-                   *block.norm2.get_weights(), 1e-6)
+    ln1 = lambda v: layer_norm(v, *block.norm1.get_weights(), 1e-6)  # noqa: E731
+    ln2 = lambda v: layer_norm(v, *block.norm2.get_weights(), 1e-6)  # noqa: E731
+    attend = lambda v: multi_head_self_attention(v, *mhsa_weights(block.attention), mask=mask)[0]  # noqa: E731
+    ffn = lambda v: relu(v @ d1.kernel.numpy() + d1.bias.numpy()) @ d2.kernel.numpy() + d2.bias.numpy()  # noqa: E731
+    if norm_first:
+        y = x + attend(ln1(x))
+        y = layer_norm(y + ffn(ln2(y)), *model.get_layer("final_norm").get_weights(), 1e-6)
+    else:
+        y = ln1(x + attend(x))
+        y = ln2(y + ffn(y))
+        assert "final_norm" not in [layer.name for layer in model.layers]
     pooled = np.stack([y[b, mask[b]].mean(0) for b in range(len(IDS))])
     w, b = model.get_layer("probabilities").get_weights()
     np.testing.assert_allclose(model(IDS, training=False).numpy(), softmax(pooled @ w + b), rtol=1e-4, atol=1e-5)
