@@ -26,6 +26,19 @@ def dense_layers(model):
             if layer.weights and (isinstance(layer, keras.Model) or not PruneRegistry.supports(layer))]
 
 
+def _has_prunable_weights(layer):
+    """Whether tfmot would prune any weight of ``layer``. Built-in layers with
+    nothing to prune (LayerNormalization, pooling) are left unwrapped: the
+    wrapper would add nothing, and its call() takes no Keras mask, so a masked
+    LayerNormalization (the transformer's final_norm) raised TypeError."""
+    from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
+    if isinstance(layer, sparsity.PrunableLayer):
+        return bool(layer.get_prunable_weights())
+    if PruneRegistry._is_rnn_layer(layer) or PruneRegistry._is_mha_layer(layer):
+        return True
+    return bool(PruneRegistry._weight_names(layer))
+
+
 def prunable_copy(model, target_sparsity, end_step, begin_step=0):
     """A copy of ``model`` whose prunable layers go from 0 to ``target_sparsity``
     along a PolynomialDecay schedule between begin_step and end_step; layers
@@ -36,7 +49,7 @@ def prunable_copy(model, target_sparsity, end_step, begin_step=0):
     keep = set(dense_layers(model))
 
     def wrap(layer):  # tfmot's per-layer pattern, on a copy so the baseline keeps its weights
-        if layer.weights and layer.name not in keep:
+        if layer.weights and layer.name not in keep and _has_prunable_weights(layer):
             return sparsity.prune_low_magnitude(layer, pruning_schedule=schedule)
         return layer
 

@@ -51,3 +51,21 @@ def test_plain_qat_after_pruning_loses_sparsity_and_pruning_preserving_qat_keeps
         result[preserve] = quantized_sparsity(quantized)["probabilities"]
     assert result[True] >= 0.79
     assert result[False] < 0.5  # the zeros get gradient steps: measured 0.32 after one epoch
+
+
+def test_a_masked_layer_norm_is_left_unwrapped_and_the_dense_after_it_is_pruned():
+    """The transformer's final_norm receives the embedding's mask; tfmot's
+    wrapper takes none and raised TypeError when it wrapped the LayerNorm."""
+    from keras_arch.backend import keras
+    ids = keras.Input((6,), dtype="int32")
+    x = keras.layers.Embedding(20, 8, mask_zero=True, name="embedding")(ids)
+    x = keras.layers.LayerNormalization(name="final_norm")(x)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    out = keras.layers.Dense(2, name="head")(x)
+    pruned = prune.prunable_copy(keras.Model(ids, out), 0.5, end_step=2)
+    wrapped = {layer.name for layer in pruned.layers if layer.name.startswith("prune_low_magnitude_")}
+    assert wrapped == {"prune_low_magnitude_embedding", "prune_low_magnitude_head"}
+    pruned.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 0, 0, 0, 0]] * 4)
+    pruned.fit(x, np.array([0, 1] * 4), epochs=3, batch_size=8, verbose=0, callbacks=prune.callbacks())
+    assert prune.layer_sparsity(prune.strip(pruned))["head"] == 0.5

@@ -4,12 +4,12 @@ from keras_arch import registry
 from keras_arch.training.trainer import short_run_warning
 
 
-def test_the_transformer_warns_below_eight_epochs_on_generated_reviews_only():
+def test_the_transformer_warns_below_three_epochs_on_generated_reviews_only():
     recipe = registry.get("transformer")
-    line = short_run_warning(recipe, "generated", 3)
-    assert line.startswith("transformer on generated data needs at least 8 epochs (")
-    assert "--epochs 3 will likely stop" in line
-    assert short_run_warning(recipe, "generated", 8) is None
+    line = short_run_warning(recipe, "generated", 2)
+    assert line.startswith("transformer on generated data needs at least 3 epochs (")
+    assert "--epochs 2 will likely stop" in line
+    assert short_run_warning(recipe, "generated", 3) is None
     assert short_run_warning(recipe, "generated", 15) is None
     assert short_run_warning(recipe, "text", 1) is None  # rt-polarity: no plateau measured
 
