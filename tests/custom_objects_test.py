@@ -114,6 +114,7 @@ def _save_and_load_fresh(arch, tmp_path, formats=("keras", "tf")):
     return model
 
 
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 def test_a_saved_moe_model_loads_after_only_import_keras_arch(tmp_path):
     """The issue's report: "'str' object is not callable" unless the layer module was imported by hand."""
     model = _save_and_load_fresh("moe", tmp_path, ("keras",))
@@ -129,6 +130,7 @@ def test_a_saved_moe_model_loads_after_only_import_keras_arch(tmp_path):
     pytest.param("from keras_arch.layers.triple_scorer import TripleScorer", marks=pytest.mark.slow),
     pytest.param("from keras_arch.backend import keras", marks=pytest.mark.slow),
 ])
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 def test_registration_follows_whatever_imports_tensorflow_first(first_import):
     code = ("import sys, keras_arch\n"
             f"{first_import}\n"
@@ -147,6 +149,7 @@ def test_registration_follows_whatever_imports_tensorflow_first(first_import):
     assert finder_left == "False"  # the import hook removed itself
 
 
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 def test_the_lazy_bert_entry_imports_transformers_only_when_used():
     out = _python("import sys, keras_arch, tf_keras\n"
                   "entry = tf_keras.utils.get_custom_objects()['TFBertModel']\n"

@@ -46,6 +46,7 @@ def test_import_sets_the_flag_and_loads_no_tensorflow():
     assert out.stdout.split() == ["1", "False"], out.stderr
 
 
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 def test_no_cuinit_error_line_where_no_nvidia_driver_is_installed():
     """Without a driver the "failed call to cuInit" ERROR is expected noise;
     TensorFlow's C++ errors are hidden there (a caller's level stays)."""

@@ -122,6 +122,7 @@ def test_run_bert_export_and_reload_never_import_torch(world, tmp_path):
     assert "signature_def['serving_default']" in out.stdout
 
 
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 def test_builder_in_process_has_transformers_tf_only(world):
     env, marker, _, _ = world
     code = ("import sys, keras_arch\n"

@@ -54,6 +54,7 @@ def test_tf_logger_level_hides_info_then_restores(caplog, monkeypatch):
     assert logger.level == before
 
 
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 @pytest.mark.skipif(os.path.exists("/proc/driver/nvidia"), reason="with a GPU driver TensorFlow prints no cudart line")
 def test_import_tensorflow_after_keras_arch_prints_no_log_noise():
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}

@@ -75,6 +75,7 @@ def test_packaged_encoder_is_really_pretrained():
     assert max(sim[0, 2], sim[0, 3], sim[1, 2], sim[1, 3]) < 0.2
 
 
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 def test_text_in_export_equals_the_python_path(tmp_path):
     """Hugging Face tokenizer + model in Python == the reloaded SavedModel fed raw text."""
     import tensorflow as tf

@@ -26,6 +26,7 @@ def test_doc000_stacked_lstm_round_trip(tmp_path):
     run_model_test(rnn.doc000_stacked_lstm(), x, (2, 100, 10), tmp_path)
 
 
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 def test_doc001_lstm_classifier_takes_any_length(tmp_path):
     model = rnn.doc001_lstm_classifier(input_shape=(28, 28))
     assert model.count_params() == lstm_params(28, 64) + 64 * 10 + 10 == 24_458

@@ -15,6 +15,7 @@ def test_document_code_fails_as_written():
         np.matmul(fused, fc3)
 
 
+@pytest.mark.slow  # a fresh process or a whole export: runs in CI, not in the fast suite
 def test_two_tower_shapes_config_and_save_load(tmp_path):
     vocabulary = ["the", "digit", "seven", "7", "one"]
     model = two_tower((28, 28, 1), vocabulary, caption_length=6, num_classes=10, embed_dim=8, fusion_units=8)
