@@ -201,7 +201,9 @@ register(Recipe(
     task="keras_arch.tasks.crossmodal:CrossModalTask",
     data="keras_arch.data.captions:load", datasets=("digits", "mnist"),
     epochs=5, batch_size=128, learning_rate=3e-3, lr_schedule="warmup-cosine", warmup_epochs=0.3,
-    by_data={"digits": {"epochs": 30, "batch_size": 64, "warmup_epochs": 1}},
+    # digits: batch 32 (40 steps an epoch) so a fifth of the run learns the space
+    # (6 epochs at batch 64: image->text R@1 0.55; at batch 32: 0.95)
+    by_data={"digits": {"epochs": 30, "batch_size": 32, "warmup_epochs": 1}},
     serving_input="image", serving_output="probabilities",
 ))
 
