@@ -130,7 +130,9 @@ def load_model(directory):
         args = dict(info["model_args"])
         if "input_shape" in args:
             args["input_shape"] = tuple(args["input_shape"])
-        model = registry.build(info["arch"], **args)
+        # the run's own builder arguments (a recipe's per-data-set ones, e.g. attention's
+        # 128-wide embedding on real sentences), then the data's
+        model = registry.build(info["arch"], **{**info.get("config", {}).get("builder_kwargs", {}), **args})
         model.load_weights(best)
     except (ValueError, KeyError, OSError, TypeError) as e:
         raise UsageError(f"--checkpoint-dir {directory}: corrupt checkpoint ({str(e).splitlines()[0]})") from None

@@ -123,3 +123,22 @@ def test_logdir_gets_tensorboard_scalars(tmp_path):
     assert "epoch_loss" in tags and "epoch_accuracy" in tags
     values = [e for e in train.Tensors("epoch_loss")] if "epoch_loss" in train.Tags()["tensors"] else train.Scalars("epoch_loss")
     assert len(values) == 2
+
+
+def test_a_checkpoint_rebuilds_with_the_runs_own_builder_arguments(tmp_path):
+    # attention on real sentences widens its embedding to 128 through the
+    # recipe's per-data-set builder_kwargs; run.json records them in "config",
+    # and the rebuild must use them (the recipe's defaults give 64 and the
+    # trained weights would not load).
+    import numpy as np
+    from keras_arch.models.attention import doc000_attention_classifier
+    from keras_arch.training import checkpoints
+    model = doc000_attention_classifier(vocab_size=30, num_classes=2, embed_dim=16, units=8)
+    model.save_weights(str(tmp_path / checkpoints.BEST))
+    info = {"arch": "attention", "model_args": {"num_classes": 2, "vocab_size": 30, "input_shape": [50]},
+            "config": {"builder_kwargs": {"embedding_dropout": 0.3, "embed_dim": 16, "units": 8}}}
+    (tmp_path / checkpoints.RUN).write_text(json.dumps(info))
+    arch, rebuilt = checkpoints.load_model(str(tmp_path))
+    assert arch == "attention"
+    for a, b in zip(model.get_weights(), rebuilt.get_weights()):
+        np.testing.assert_array_equal(a, b)
