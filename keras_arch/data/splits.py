@@ -40,13 +40,13 @@ class Splits:
         """Keyword arguments for the arch's builder.
 
         Args:
-            structure_only: leave out initial weights (arrays such as
-                ``word_vectors``): what run.json records to rebuild the model
+            structure_only: leave out initial weights (arrays, or functions
+                returning them, such as ``word_vectors``): what run.json records to rebuild the model
                 before its trained weights are loaded.
         """
         args = {"num_classes": self.num_classes, **self.builder_args}
         if structure_only:
-            args = {k: v for k, v in args.items() if not isinstance(v, np.ndarray)}
+            args = {k: v for k, v in args.items() if not (isinstance(v, np.ndarray) or callable(v))}
         if not isinstance(self.x_train, dict):
             args["input_shape"] = self.input_shape
         return args

@@ -9,6 +9,7 @@
 
 Id 0 is padding (masked by the models), 1 is out-of-vocabulary.
 """
+import functools
 import os
 
 import numpy as np
@@ -125,14 +126,16 @@ def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGT
         test_dir: evaluate on this directory's files instead of a held-out 10%.
         max_length: tokens kept per example.
         word_vectors: also hand the builder initial embeddings for the
-            vocabulary, from the packaged MiniLM (:mod:`keras_arch.data.word_vectors`).
+            vocabulary, from the packaged MiniLM (:mod:`keras_arch.data.word_vectors`),
+            as a function of the embedding width (the recipe chooses the width).
     """
     x_train, y_train, x_val, y_val, x_test, y_test, classes, name = load_raw(dataset, data_dir, test_dir)
     (x_train, x_val, x_test), vocab = vectorize(x_train, x_val, x_test, max_length=max_length)
     builder_args = {"vocab_size": len(vocab)}
     if word_vectors:
         from keras_arch.data.word_vectors import embedding_matrix
-        builder_args["word_vectors"] = embedding_matrix(vocab)
+        # a function of the width: the builder asks for as many directions as its embedding is wide
+        builder_args["word_vectors"] = functools.partial(embedding_matrix, vocab)
     return Splits(name, x_train, y_train, x_val, y_val, len(classes), x_test, y_test,
                   builder_args=builder_args, vocabulary=vocab)
 

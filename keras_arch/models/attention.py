@@ -21,18 +21,25 @@ def doc000_attention_classifier(vocab_size=10_000, num_classes=10, embed_dim=64,
     Args:
         vocab_size: rows of the embedding (document: 10000).
         num_classes: softmax width.
-        embed_dim: embedding width (document: 64).
+        embed_dim: embedding width (document: 64; the recipe uses 128 on
+            real sentences, README "Benchmarks", text_attention).
         units: LSTM width (document: 64).
         input_shape: ignored (sequences of any length).
         word_vectors: optional initial embedding matrix (vocab_size, embed_dim),
-            e.g. :func:`keras_arch.data.word_vectors.embedding_matrix`.
+            or a function of the width returning one, e.g.
+            ``functools.partial(keras_arch.data.word_vectors.embedding_matrix, vocabulary)``
+            (what the text loader hands over, so the recipe picks the width).
         embedding_dropout: dropout of whole embedding channels, the same
             channels for every word of a sentence (SpatialDropout1D).
     """
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     embedding = layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")
-    x = embedding(ids)  # (batch, time, 64)
+    x = embedding(ids)  # (batch, time, embed_dim)
     if word_vectors is not None:
+        if callable(word_vectors):
+            word_vectors = word_vectors(embed_dim)  # (vocab, embed_dim)
+        if tuple(word_vectors.shape) != (vocab_size, embed_dim):
+            raise ValueError(f"word_vectors is {tuple(word_vectors.shape)}; the embedding is ({vocab_size}, {embed_dim})")
         embedding.set_weights([word_vectors])
     if embedding_dropout:
         x = layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)

@@ -55,3 +55,27 @@ def test_the_attention_builder_starts_from_the_given_vectors():
     init = np.random.default_rng(1).standard_normal((30, 64)).astype(np.float32)
     model = doc000_attention_classifier(vocab_size=30, num_classes=2, word_vectors=init)
     np.testing.assert_array_equal(model.get_layer("embedding").get_weights()[0], init)
+
+
+
+def test_the_attention_builder_asks_the_loader_for_its_own_width():
+    # The text loader hands a function of the width, so a recipe can widen the
+    # embedding (attention on real sentences: 128) without the loader knowing.
+    import pytest
+    from keras_arch.models.attention import doc000_attention_classifier
+    init = np.random.default_rng(2).standard_normal((30, 40)).astype(np.float32)
+    asked = []
+    model = doc000_attention_classifier(vocab_size=30, num_classes=2, embed_dim=16,
+                                        word_vectors=lambda width: asked.append(width) or init[:, :width])
+    assert asked == [16]
+    np.testing.assert_array_equal(model.get_layer("embedding").get_weights()[0], init[:, :16])
+    with pytest.raises(ValueError, match=r"\(30, 40\); the embedding is \(30, 16\)"):
+        doc000_attention_classifier(vocab_size=30, num_classes=2, embed_dim=16, word_vectors=init)
+
+
+def test_the_text_loader_hands_a_width_function_and_run_json_leaves_it_out():
+    from keras_arch.data import text
+    splits = text.load("generated", word_vectors=True)
+    fn = splits.builder_args["word_vectors"]
+    assert callable(fn) and fn.args[0] == splits.vocabulary
+    assert "word_vectors" not in splits.model_args(structure_only=True)
