@@ -133,22 +133,22 @@ def make_ranking_callback(model, graph, known, every, verbose, valid=None):
 # --- defaults that scale with the graph ---------------------------------------------------------
 
 ONE_TO_N_LIMIT = 2e10  # queries x entities x scorer width per epoch; the family default is 0.4e9, UMLS 0.04e9
-LARGE_GRAPH = {  # sampled negatives, batch, optimizer-step budget (5-7 minutes of training here)
-    # Each MLP step costs batch x negatives x hidden; these settings take small steps, many
-    # of them, without dropout (40k-entity sparse family graph, 5.5 minutes each: 256
-    # negatives in batches of 1,024: MRR 0.05; 32 in batches of 128: 0.13). At a fixed
-    # batch of 128, though, more negatives and a narrower hidden layer learn faster per
-    # epoch (3 epochs on the same graph: 32 negatives x 200 hidden 0.026, 128 x 200 0.092,
-    # 512 x 50 0.132, 2048 x 50 0.158): the next defaults to measure against 10 minutes.
-    "mlp": {"negatives": 32, "batch_size": 128, "steps": 22_000, "learning_rate": 1e-2,
-            "builder_kwargs": {"dropout": 0.0, "hidden_dropout": 0.0}},
+LARGE_GRAPH = {  # sampled negatives, batch, optimizer-step budget (4-6 minutes of training here)
+    # Each MLP step costs batch x negatives x hidden. At a fixed batch of 128, more negatives
+    # and a narrower hidden layer learn faster per epoch (3 epochs on the 40k-entity sparse
+    # family graph: 32 negatives x 200 hidden MRR 0.026, 128 x 200 0.092, 512 x 50 0.132,
+    # 2048 x 50 0.158 at six times the time); learning rate 3e-2 diverges. With 512 x 50 for
+    # 30,000 steps: sparse graph 0.31 in 4.7 minutes, dense 35k-entity graph 0.53 in 5.6
+    # (32 x 200 for 22,000 steps, the previous plan: 0.121 and 0.161 in 6.9 minutes).
+    "mlp": {"negatives": 512, "batch_size": 128, "steps": 30_000, "learning_rate": 1e-2,
+            "builder_kwargs": {"hidden": 50, "dropout": 0.0, "hidden_dropout": 0.0}},
     "distmult": {"negatives": 1024, "batch_size": 4096, "steps": 1500},
     "transe": {"negatives": 1024, "batch_size": 4096, "steps": 1500},
 }
 VALID_SAMPLE = 1000  # validation triples measured during training on a large graph (test: all)
 
 
-def scale_plan(graph, settings, config, eval_every=None):
+def scale_plan(graph, settings, config, eval_every=None, fixed=()):
     """The objective, batch, epochs, compilation and validation of a run on
     ``graph``, from its size; every option the user gave wins over its part.
 
@@ -156,8 +156,8 @@ def scale_plan(graph, settings, config, eval_every=None):
     (the MLP's width is its hidden layer, the others' their embedding).
     Up to ``ONE_TO_N_LIMIT`` the recipe's settings stand. Above it the run
     trains each triple against K negatives shared by its batch (DistMult and
-    TransE: many negatives, large batches; the MLP: few negatives, small
-    batches, no dropout), for a budget of optimizer steps (epochs = budget /
+    TransE: many negatives, large batches; the MLP: 512 negatives, small
+    batches, a 50-unit hidden layer, no dropout), for a budget of optimizer steps (epochs = budget /
     steps per epoch, at most the recipe's), compiled with XLA, and validates
     on ``VALID_SAMPLE`` fixed validation triples about five times.
 
@@ -166,6 +166,7 @@ def scale_plan(graph, settings, config, eval_every=None):
         settings: the run's resolved :class:`keras_arch.config.Settings`.
         config: the run's :class:`keras_arch.config.RunConfig` (what was asked).
         eval_every: epochs between validation measurements, if the caller fixes it.
+        fixed: builder arguments the caller sets itself (the plan leaves them alone).
 
     Returns:
         dict: negatives (0 for 1-N), batch_size, epochs, learning_rate, jit,
@@ -191,16 +192,19 @@ def scale_plan(graph, settings, config, eval_every=None):
            "eval_every": None, "valid": None, "large": large, "why": None}
     if not large:
         return out
-    out["builder_kwargs"].update(plan.get("builder_kwargs", {}))
+    planned = {k: v for k, v in plan.get("builder_kwargs", {}).items() if k not in fixed}
+    out["builder_kwargs"].update(planned)
     out["eval_every"] = eval_every or max(1, epochs // 5)
     if len(graph.valid) > VALID_SAMPLE:
         pick = np.random.default_rng(0).choice(len(graph.valid), VALID_SAMPLE, replace=False)
         out["valid"] = graph.valid[np.sort(pick)]
     validated = len(out["valid"]) if out["valid"] is not None else len(graph.valid)
-    dropped = [k for k, v in plan.get("builder_kwargs", {}).items() if v == 0.0]
+    dropped = [k for k, v in planned.items() if "dropout" in k and v == 0.0]
+    narrowed = {k: v for k, v in planned.items() if "dropout" not in k}
     out["why"] = (f"1-N would score {cost:.1e} (query, entity, unit) per epoch (> {ONE_TO_N_LIMIT:.0e}): "
                   + (f"{negatives} shared negatives, " if negatives else "1-N as asked, ")
                   + f"batch {batch}, {epochs} epochs ({epochs * steps:,} steps), learning rate {learning_rate:g}, "
+                  + "".join(f"{k} {v} (the recipe: {settings.builder_kwargs.get(k)}), " for k, v in narrowed.items())
                   + (f"no {' or '.join(d.replace('_', ' ') for d in dropped)}, " if dropped else "")
                   + f"XLA, validation on {validated:,} of {len(graph.valid):,} triples every {out['eval_every']} epochs")
     return out
@@ -263,7 +267,7 @@ class KGTask(Task):
     def resolve(self, splits):
         """The recipe's settings, then what the graph's size asks for (:func:`scale_plan`)."""
         settings = super().resolve(splits)
-        self.plan = scale_plan(splits.graph, settings, self.config, self.eval_every)
+        self.plan = scale_plan(splits.graph, settings, self.config, self.eval_every, fixed=self.builder_overrides)
         p = self.plan
         self.settings = settings.replace(
             epochs=p["epochs"], batch_size=p["batch_size"], learning_rate=p["learning_rate"], jit=p["jit"],

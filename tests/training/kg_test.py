@@ -104,20 +104,23 @@ def test_scale_plan_on_a_large_graph_samples_negatives_for_a_step_budget():
     assert plan["epochs"] == 150 and plan["eval_every"] == 30
     assert len(plan["valid"]) == 1000 and len({tuple(t) for t in plan["valid"].tolist()}) == 1000
     assert "1024 shared negatives, batch 4096, 150 epochs (300 steps)" in plan["why"]
-    settings, config = _settings("kg")  # MLP: 32 negatives, batch 128: 47 steps an epoch, 22,000 steps = 468 -> 150
+    settings, config = _settings("kg")  # MLP: 512 negatives, batch 128: 47 steps an epoch, 30,000 steps = 638 -> 150
     plan = scale_plan(big, settings, config)
-    assert (plan["negatives"], plan["batch_size"], plan["epochs"], plan["learning_rate"]) == (32, 128, 150, 1e-2)
+    assert (plan["negatives"], plan["batch_size"], plan["epochs"], plan["learning_rate"]) == (512, 128, 150, 1e-2)
     assert settings.builder_kwargs["dropout"] > 0 and settings.builder_kwargs["hidden_dropout"] > 0
+    assert settings.builder_kwargs["hidden"] == 200 and plan["builder_kwargs"]["hidden"] == 50
     assert (plan["builder_kwargs"]["dropout"], plan["builder_kwargs"]["hidden_dropout"]) == (0.0, 0.0)
-    assert {k: v for k, v in plan["builder_kwargs"].items() if "dropout" not in k} == \
-        {k: v for k, v in settings.builder_kwargs.items() if "dropout" not in k}
-    assert "no dropout or hidden dropout" in plan["why"]
+    assert {k: v for k, v in plan["builder_kwargs"].items() if "dropout" not in k and k != "hidden"} == \
+        {k: v for k, v in settings.builder_kwargs.items() if "dropout" not in k and k != "hidden"}
+    assert "hidden 50 (the recipe: 200), no dropout or hidden dropout" in plan["why"]
+    kept = scale_plan(big, settings, config, fixed={"hidden": 64})  # the caller's own hidden width stands
+    assert kept["builder_kwargs"]["hidden"] == 200 and "hidden 50" not in kept["why"]
     bigger = _sparse_graph(20000, 30000)  # 60,000 examples: 15 steps of 4,096; 1,500 / 15 = 100 epochs
     settings, config = _settings("kg-distmult")
     assert scale_plan(bigger, settings, config)["epochs"] == 100
-    settings, config = _settings("kg")  # 469 steps of 128: 22,000 / 469 = 46.9 -> 47 epochs, validated every 9
+    settings, config = _settings("kg")  # 469 steps of 128: 30,000 / 469 = 63.97 -> 64 epochs, validated every 12
     plan = scale_plan(bigger, settings, config)
-    assert (plan["epochs"], plan["eval_every"]) == (47, 9)
+    assert (plan["epochs"], plan["eval_every"]) == (64, 12)
     assert scale_plan(bigger, settings, config, eval_every=4)["eval_every"] == 4
 
 
@@ -164,15 +167,17 @@ def test_negatives_zero_asks_for_one_to_n_and_a_negative_count_is_refused(capsys
 
 def test_a_large_graph_builds_the_planned_model():
     """What scale_plan chooses reaches the model and the recorded settings:
-    the MLP on a large graph is built without dropout; a caller's builder
-    arguments still win."""
+    the MLP on a large graph is built with 50 hidden units and without
+    dropout; a caller's builder arguments still win."""
     from keras_arch import registry
     from keras_arch.tasks.kg import KGTask
     big = _sparse_graph(20000, 3000)
-    for overrides, expected in ((None, (0.0, 0.0)), ({"dropout": 0.1}, (0.1, 0.0))):
+    for overrides, expected in ((None, (50, 0.0, 0.0)), ({"dropout": 0.1}, (50, 0.1, 0.0)),
+                                ({"hidden": 16}, (16, 0.0, 0.0))):
         task = KGTask(registry.get("kg"), RunConfig(quiet=True), big, builder_kwargs=overrides)
         splits = task.load_data()
         settings = task.resolve(splits)
         scorer = task.build_model(splits).get_layer("scorer")
-        assert (scorer.dropout, scorer.hidden_dropout) == expected
-        assert settings.builder_kwargs["hidden_dropout"] == 0.0 and settings.extras["negatives"] == 32
+        assert (scorer.hidden, scorer.dropout, scorer.hidden_dropout) == expected
+        assert settings.builder_kwargs["hidden_dropout"] == 0.0 and settings.extras["negatives"] == 512
+        assert ("hidden 50" in settings.extras["scale"]) == (overrides != {"hidden": 16})
