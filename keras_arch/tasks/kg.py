@@ -156,8 +156,9 @@ def scale_plan(graph, settings, config, eval_every=None, fixed=()):
     (the MLP's width is its hidden layer, the others' their embedding).
     Up to ``ONE_TO_N_LIMIT`` the recipe's settings stand. Above it the run
     trains each triple against K negatives shared by its batch (DistMult and
-    TransE: many negatives, large batches; the MLP: 512 negatives, small
-    batches, a 50-unit hidden layer, no dropout), for a budget of optimizer steps (epochs = budget /
+    TransE: many negatives, large batches; the MLP: many negatives, small
+    batches, a narrower hidden layer, no dropout; the numbers are in
+    ``LARGE_GRAPH``), for a budget of optimizer steps (epochs = budget /
     steps per epoch, at most the recipe's), compiled with XLA, and validates
     on ``VALID_SAMPLE`` fixed validation triples about five times.
 
