@@ -9,6 +9,7 @@ import platform
 import sys
 
 import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
+from keras_arch import precision, quiet
 from keras_arch.io import write_atomic
 
 ALL = ["cnn_mnist", "compression", "text_attention", "bert", "precision", "serving", "serving_contract", "crossmodal", "kg", "moe", "transfer", "strategies", "scaling", "flops", "robustness"]
@@ -17,8 +18,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def machine():
     import tensorflow as tf
+    flags = precision.cpu_flags()
     return {"platform": platform.platform(), "python": platform.python_version(),
             "cpus": os.cpu_count(), "tensorflow": tf.__version__,
+            "cpu_flags": " ".join(sorted(f for f in flags if f.startswith(("avx512", "amx")) or f == "avx2")),
             "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]}
 
 
@@ -55,6 +58,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="smaller budgets, for a quick check")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     args = p.parse_args(argv)
+    quiet.enable()
     report = {"date": datetime.date.today().isoformat(), "quick": args.quick,
               "machine": machine(), "results": []}
     for name in args.only or ALL:

@@ -13,9 +13,10 @@ import tempfile
 import time
 
 import numpy as np
+from keras_arch.shared import data_path
 
 NAME = "bert"
-DEFAULT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "text", "rt-polarity")
+DEFAULT_DIR = data_path("text", "rt-polarity")
 
 
 def _throughput(model, ds, steps, warmup=8):
@@ -63,7 +64,7 @@ def run(quick=False, data_dir=None):
     from keras_arch.serving.export import load_servable
     from keras_arch.tasks import bert
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_RT_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no sentence polarity data at {data_dir}"}

@@ -9,15 +9,16 @@ import os
 import time
 
 from benchmarks import stats
+from keras_arch.shared import data_path
 
 NAME = "cnn_mnist"
-DEFAULT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+DEFAULT_DIR = data_path("mnist")
 
 
 def _keras_io_baseline(splits, epochs, seed=0):
     from keras_arch.data.splits import make_dataset
     from keras_arch.models.cnn import simple_mnist_convnet
-    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.seeding import seed_everything
     seed_everything(seed)
     model = simple_mnist_convnet()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -33,7 +34,7 @@ def _keras_io_baseline(splits, epochs, seed=0):
 def run(quick=False, data_dir=None):
     from keras_arch.data.images import load_mnist_dir
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_MNIST_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no MNIST IDX files at {data_dir}"}

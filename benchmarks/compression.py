@@ -17,9 +17,10 @@ import tempfile
 import time
 
 import numpy as np
+from keras_arch.shared import data_path
 
 NAME = "compression"
-DEFAULT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+DEFAULT_DIR = data_path("mnist")
 
 
 def _time(fn, x, batch, seconds):
@@ -60,7 +61,8 @@ def run(quick=False, data_dir=None):
     from keras_arch.optimize.pipeline import compress_model
     from keras_arch.tasks.classification import ClassificationTask
     from keras_arch.tasks.distill import DistillTask
-    from keras_arch.training.trainer import Trainer, train
+    from keras_arch.config import resolve_settings
+    from keras_arch.training.train_lib import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_MNIST_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no MNIST IDX files at {data_dir}"}
@@ -68,7 +70,7 @@ def run(quick=False, data_dir=None):
     options = RunConfig(data_dir=data_dir, quiet=True)
     teacher, base = train("cnn", options)
     splits = registry.resolve(recipe.data)(data_dir=data_dir)
-    settings = options.settings(recipe, splits.family)
+    settings = resolve_settings(options, recipe, splits.family)
     rows, checks = [], {}
     with tempfile.TemporaryDirectory() as d:
         _, q = compress_model(teacher, recipe, settings, splits, qat=True, tflite=os.path.join(d, "q.tflite"))
@@ -109,7 +111,7 @@ def run(quick=False, data_dir=None):
         # The same student, recipe and seed: distilled from the teacher, and trained alone.
         for task, out in ((DistillTask(student_recipe, config, teacher=teacher), distilled),
                           (ClassificationTask(student_recipe, config), scratch)):
-            student, m = Trainer(task).run()
+            student, m = train("distill", config, task)
             out.append((m["eval_accuracy"], m["train_seconds"]))
     d_acc, s_acc = np.mean([a for a, _ in distilled]), np.mean([a for a, _ in scratch])
     rows.append({"benchmark": NAME, "model": f"student distilled (mean of {len(seeds)} seeds)",

@@ -6,14 +6,15 @@ import dataclasses
 import os
 
 from benchmarks import stats
+from keras_arch.shared import data_path
 
 NAME = "crossmodal"
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+MNIST_DIR = data_path("mnist")
 
 
 def run(quick=False, data_dir=None):
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     rows, checks = [], {}
     data_dir = data_dir or os.environ.get("KERAS_ARCH_MNIST_DIR", MNIST_DIR)
     for label, options in (("digits", RunConfig(quiet=True, epochs=10 if quick else None)),

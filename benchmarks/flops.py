@@ -47,7 +47,7 @@ def cnn_flops_rate(quick):
     from keras_arch.config import Settings
     from keras_arch.data import images
     from keras_arch.models.flops import forward_flops
-    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.seeding import seed_everything
     from keras_arch.training.schedules import compile_model
     seed_everything(0)
     splits = images.load()

@@ -21,9 +21,10 @@ import sys
 import tempfile
 
 from benchmarks import stats
+from keras_arch.shared import data_path
 
 NAME = "kg"
-DEFAULT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "kg")
+DEFAULT_DIR = data_path("kg")
 ANCHOR_MRR = {"umls": 0.94, "kinship": 0.83, "nations": 0.82}
 TARGET_MRR = {"umls": 0.85, "kinship": 0.75, "nations": 0.70}
 MODELS = [("kg", {}), ("kg", {"combine": "sum"}), ("kg-distmult", {}), ("kg-transe", {})]

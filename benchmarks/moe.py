@@ -10,14 +10,15 @@ balanced."""
 import os
 
 from benchmarks import stats
+from keras_arch.shared import data_path
 
 NAME = "moe"
-RT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "text", "rt-polarity")
+RT_DIR = data_path("text", "rt-polarity")
 
 
 def run(quick=False, data_dir=None):
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_RT_DIR", RT_DIR)
     data_dir = data_dir if os.path.isdir(data_dir) else None
     rows = {}

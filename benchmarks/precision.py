@@ -13,9 +13,10 @@ Where a data set is absent the row says so. Targets: bfloat16 BERT at least
 AVX512_BF16 or AMX; elsewhere bfloat16 is emulated and slower).
 """
 import os
+from keras_arch.shared import data_path
 
 NAME = "precision"
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+SHARED = data_path()
 POLICIES = ("float32", "mixed_bfloat16")
 CASES = (  # arch, data label, data directory (None: embedded), run options
     ("bert", "rt-polarity", os.path.join(SHARED, "text", "rt-polarity"), {"max_length": 64}),
@@ -27,7 +28,7 @@ CASES = (  # arch, data label, data directory (None: embedded), run options
 def run(quick=False, seed=0):
     from keras_arch import precision
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     native, why = precision.native_bfloat16()
     rows, ratios, accuracy_gap = [], {}, {}
     for arch, label, data_dir, options in CASES:

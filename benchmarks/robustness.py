@@ -17,10 +17,11 @@ import tempfile
 import time
 
 from keras_arch import registry
+from keras_arch.shared import data_path
 
 NAME = "robustness"
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "shared", "data")
+SHARED = data_path()
 # The real data set each family of archs can also read (--data-dir).
 OTHER_DATA = {"digits": os.path.join(SHARED, "mnist"), "generated": os.path.join(SHARED, "text", "rt-polarity"),
               "family": os.path.join(SHARED, "kg", "umls")}

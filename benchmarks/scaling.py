@@ -11,10 +11,11 @@ import os
 import subprocess
 import sys
 import tempfile
+from keras_arch.shared import data_path
 
 NAME = "scaling"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MNIST_DIR = os.path.join(ROOT, "..", "shared", "data", "mnist")
+MNIST_DIR = data_path("mnist")
 
 
 def _run(arch, replicas, extra):

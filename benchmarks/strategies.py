@@ -46,7 +46,7 @@ def chart(results, path):
 
 def run(quick=False):
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     epochs = 8 if quick else 20
     rows, curves = [], []
     for panel, label, opts in RUNS:

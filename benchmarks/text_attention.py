@@ -13,15 +13,16 @@ Target: attention >= 0.77 mean over the folds.
 import os
 
 from benchmarks import stats
+from keras_arch.shared import data_path
 
 NAME = "text_attention"
-DEFAULT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "text", "rt-polarity")
+DEFAULT_DIR = data_path("text", "rt-polarity")
 ARCHS = ("attention", "transformer")
 
 
 def run(quick=False, data_dir=None, archs=ARCHS):
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_RT_DIR", DEFAULT_DIR)
     if not os.path.isdir(data_dir):
         return {"name": NAME, "skipped": f"no sentence polarity data at {data_dir}"}

@@ -6,14 +6,15 @@ published for this split (digits 0-4 -> 5-9); the comparison is side by side."""
 import os
 
 from benchmarks import stats
+from keras_arch.shared import data_path
 
 NAME = "transfer"
-MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+MNIST_DIR = data_path("mnist")
 
 
 def run(quick=False, data_dir=None):
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     data_dir = data_dir or os.environ.get("KERAS_ARCH_MNIST_DIR", MNIST_DIR)
     runs = [("digits", None, 20)]
     if os.path.isdir(data_dir):

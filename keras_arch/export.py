@@ -9,10 +9,16 @@
 """
 import argparse
 import json
+import os
 import sys
 
-from keras_arch import cli
+from keras_arch import cli, quiet, registry
 from keras_arch.errors import UsageError
+from keras_arch.serving import model_config
+from keras_arch.serving.export import _import_custom_ops, resolve_version
+from keras_arch.serving.rest import example_body
+from keras_arch.tasks.base import for_arch
+from keras_arch.training.checkpoints import load_model
 
 PROG = "python -m keras_arch.export"
 
@@ -43,7 +49,6 @@ def build_parser():
 
 def show(path):
     """saved_model_cli show --all, after registering the TF-Text ops text-in exports use."""
-    from keras_arch.serving.export import _import_custom_ops, resolve_version
     version_dir = resolve_version(path)
     _import_custom_ops()
     from tensorflow.python.tools import saved_model_cli
@@ -57,11 +62,8 @@ def show(path):
 
 
 def example_request(arch, fmt, signature, n=2):
-    from keras_arch import registry
-    from keras_arch.serving.rest import example_body
-    from keras_arch.serving.servable import sample_inputs
-    recipe = registry.get(arch)
-    samples = sample_inputs(recipe, registry.resolve(recipe.data)(dataset=recipe.datasets[0]), n)
+    task = for_arch(arch)
+    samples = task.serving_samples(task.load_data(), n)
     if signature not in samples:
         raise UsageError(f"{arch} has no sample inputs for signature {signature!r}; have {sorted(samples)}")
     return example_body(samples[signature], fmt, signature)
@@ -74,7 +76,6 @@ def main(argv=None):
 def _main(argv):
     args = build_parser().parse_args(argv)
     if args.model_config:
-        from keras_arch.serving import model_config
         policy = model_config.parse_policy(args.version_policy)
         config, batching, names = model_config.write(args.model_config, args.mount_path, policy,
                                                      args.batch_threads)
@@ -84,6 +85,7 @@ def _main(argv):
         return 0
     if args.version_policy != "latest" or args.batch_threads:
         raise UsageError("--version-policy and --batch-threads go with --model-config BASE")
+    quiet.enable()  # every mode below imports TensorFlow
     if args.show:
         return show(args.show)
     if args.example_request:
@@ -91,9 +93,7 @@ def _main(argv):
         return 0
     if not args.base:
         raise UsageError("--base is required to export (or use --model-config, --show, --example-request)")
-    from keras_arch import registry
     if args.checkpoint_dir:
-        from keras_arch.training.checkpoints import load_model
         arch, model = load_model(args.checkpoint_dir)
         if args.arch and args.arch != arch:
             raise UsageError(f"--checkpoint-dir holds a {arch!r} run, not {args.arch!r}")
@@ -106,14 +106,13 @@ def _main(argv):
     else:
         raise UsageError("give --model PATH or --checkpoint-dir DIR")
     recipe = registry.get(arch)
-    from keras_arch.serving.servable import export_arch
-    splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
-    print(export_arch(model, recipe, args.base, splits))
+    from keras_arch.serving.servable import export_arch  # imports TensorFlow
+    task = for_arch(arch)
+    print(export_arch(model, recipe, args.base, task.load_data(), task))
     return 0
 
 
 def _load_keras_model(path):
-    import os
     from keras_arch.backend import keras
     if not os.path.exists(path):
         raise UsageError(f"--model {path}: no such file or directory")

@@ -1,65 +1,66 @@
-"""Which ``run`` options each arch honours, as its Task declares them
-(``keras_arch/tasks/``, TensorFlow-free at import) plus its recipe's own
-refusals: checked by ``python -m keras_arch.run`` as soon as the arch is known
-(exit 2, one line, before any data is read), and rendered into README's arch x
-option table (a test compares).
+"""``python -m keras_arch.run``'s options: the parser, and which options each
+arch honours.
 
-Only what an arch really cannot do is refused; everything else is honoured.
-The compression refusals reuse the support matrix's reasons where it says no
-(``keras_arch.optimize.support``; a test checks that every "no" cell of
-README's matrix is refused here).
-
-    python -m keras_arch.options --readme README.md     rewrite README's table
+Both come from one list, :class:`keras_arch.config.RunConfig`'s fields: the
+parser is built from them (:func:`build_parser`), :data:`ALL_OPTIONS` is their
+flags, and the arch x option table of ``docs/options.md`` is rendered from the
+refusals each Task declares (``keras_arch/tasks/``, TensorFlow-free at import)
+plus its recipe's own (:func:`refused`). ``run`` refuses an option the arch
+does not honour as soon as the arch is known: exit 2, one line, before any
+data is read. Only what an arch really cannot do is refused.
 """
-import argparse
-import sys
+from __future__ import annotations
 
+from keras_arch import cli, precision, registry
+from keras_arch.config import GROUPS, RunConfig, options
 from keras_arch.errors import UsageError
 
-BEGIN, END = "<!-- options-table:begin -->", "<!-- options-table:end -->"
+PROG = "python -m keras_arch.run"
+ALL_OPTIONS = tuple(spec.flag for _, spec in options())
 
-# Every option of ``python -m keras_arch.run`` (a test compares with its parser).
-ALL_OPTIONS = (
-    "--dataset", "--data-dir", "--test-dir",
-    "--epochs", "--batch-size", "--learning-rate", "--optimizer", "--lr-schedule", "--full-batch", "--seed",
-    "--pretrained", "--max-length", "--freeze-encoder",
-    "--combine", "--negatives", "--labels-per-class",
-    "--prune", "--qat", "--tflite", "--per-channel", "--compress-epochs",
-    "--strategy", "--logical-devices", "--precision", "--jit",
-    "--export", "--checkpoint-dir", "--plot", "--logdir", "--metrics-json", "--quiet",
-)
+
+def build_parser():
+    """The ``run`` command line: ARCH, ``--list``, and one option per RunConfig field."""
+    p = cli.Parser(prog=PROG, description="Train, evaluate and export a registered architecture.",
+                   epilog="Example: python -m keras_arch.run cnn --epochs 3 --export /tmp/servables")
+    p.add_argument("arch", nargs="?", help="architecture name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the registered architectures and exit")
+    groups = {name: p.add_argument_group(name) for name in GROUPS}
+    defaults = RunConfig()
+    for dest, spec in options():
+        kwargs = {"dest": dest, "default": getattr(defaults, dest), "help": spec.help or None}
+        if spec.switch:
+            kwargs["action"] = "store_true"
+        else:
+            kwargs.update(type=spec.type, choices=spec.choices, metavar=spec.metavar)
+        groups[spec.group].add_argument(spec.flag, **kwargs)
+    return p
 
 
 def refused(arch):
     """{option: reason} for ``arch``, as its task and recipe declare
     (:meth:`keras_arch.tasks.base.Task.refusals`); empty when it honours everything."""
-    from keras_arch import registry
-    from keras_arch.tasks.base import task_class
     recipe = registry.get(arch)
-    return task_class(recipe).refusals(recipe)
+    return registry.resolve(recipe.task).refusals(recipe)
 
 
-def check_config(arch, config):
-    """:func:`check` for a :class:`keras_arch.config.RunConfig` (Python
-    callers of the trainer): the options it sets that are not the defaults."""
-    import dataclasses
-    from keras_arch.config import RunConfig
-    default = RunConfig()
-    given = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(config)
-             if getattr(config, f.name) != getattr(default, f.name)]
-    check(arch, [g for g in given if g in ALL_OPTIONS])
-    from keras_arch import precision
-    precision.check(arch, config.precision, config.compress)
+def check(recipe, task_class, config):
+    """Refuse the first option ``config`` sets that the arch does not honour,
+    then contradictory combinations, then a mixed-precision policy the run
+    cannot train under: one line, before any data is read.
 
-
-def check(arch, given):
-    """Refuse the first option in ``given`` (flags like "--tflite") that
-    ``arch`` does not honour, then contradictory combinations."""
-    reasons = refused(arch)
+    Args:
+        recipe: the arch's :class:`keras_arch.recipe.Recipe`.
+        task_class: its Task class (its declared refusals).
+        config: the run's :class:`keras_arch.config.RunConfig`.
+    """
+    reasons = task_class.refusals(recipe)
+    given = config.given()
     for flag in ALL_OPTIONS:
         if flag in given and flag in reasons:
-            raise UsageError(f"{flag} is not supported for {arch}: {reasons[flag]}")
+            raise UsageError(f"{flag} is not supported for {recipe.name}: {reasons[flag]}")
     check_combinations(given)
+    precision.check(recipe.name, config.precision, config.compress, task_class.float32_only)
 
 
 def check_combinations(given):
@@ -73,23 +74,20 @@ def check_combinations(given):
 
 
 def render(archs=None):
-    """README's table: an arch per row, a column per option some arch refuses;
-    the options every arch honours are listed below it."""
-    if archs is None:
-        from keras_arch import registry
-        archs = registry.names()
-    columns = [f for f in ALL_OPTIONS if any(f in refused(a) for a in archs)]
+    """The arch x option table: an arch per row, a column per option some
+    arch refuses; the options every arch honours are listed below it."""
+    archs = registry.names() if archs is None else archs
+    table = {arch: refused(arch) for arch in archs}
+    columns = [f for f in ALL_OPTIONS if any(f in r for r in table.values())]
     everywhere = [f for f in ALL_OPTIONS if f not in columns]
     lines = ["| arch | " + " | ".join(f"`{c}`" for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    for arch in archs:
-        reasons = refused(arch)
+    for arch, reasons in table.items():
         cells = [f"refused: {reasons[c]}" if c in reasons else "yes" for c in columns]
         lines.append(f"| `{arch}` | " + " | ".join(cells) + " |")
     lines += ["", "Honoured by every arch: " + ", ".join(f"`{f}`" for f in everywhere) + "."]
-    from keras_arch import precision
     float32_only = {}
     for arch in archs:
-        why = precision.float32_only(arch)
+        why = registry.resolve(registry.get(arch).task).float32_only
         if why:
             float32_only.setdefault(why, []).append(f"`{arch}`")
     for why, names in float32_only.items():
@@ -97,26 +95,3 @@ def render(archs=None):
                       f"float32): {why}. With `--prune`, `--qat` or `--tflite`, every arch refuses them (`auto` "
                       f"gives float32): the compression stages work on float32 models."]
     return "\n".join(lines)
-
-
-def readme_block(text):
-    """The table between this module's markers in README ``text``."""
-    from keras_arch.readme import block
-    return block(text, BEGIN, END)
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m keras_arch.options", description=__doc__.split("\n\n")[0],
-                                allow_abbrev=False)
-    p.add_argument("--readme", metavar="FILE", help="rewrite the table between the options-table markers of FILE")
-    args = p.parse_args(argv)
-    table = render()
-    if args.readme:
-        from keras_arch.readme import rewrite
-        rewrite(args.readme, BEGIN, END, table)
-    print(table)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

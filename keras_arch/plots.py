@@ -1,8 +1,11 @@
 """--plot DIR: training curves for every arch, attention heat maps for the
 attention models (matplotlib, Agg backend; files written atomically)."""
+import io
 import os
 
 import numpy as np
+
+from keras_arch.io import write_atomic
 
 
 def _plt():
@@ -13,8 +16,6 @@ def _plt():
 
 
 def _save(fig, path):
-    import io
-    from keras_arch.io import write_atomic
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     _plt().close(fig)

@@ -75,38 +75,45 @@ def native_bfloat16(flags=None, gpus=None):
     return False, "CPU reports neither avx512_bf16 nor amx_bf16"
 
 
-def float32_only(arch):
-    """Why ``arch`` trains in float32 only (its task's ``float32_only``), or None."""
-    from keras_arch import registry
-    from keras_arch.tasks.base import task_class
-    return task_class(registry.get(arch)).float32_only
-
-
-def check(arch, precision, compress):
+def check(arch, precision, compress, float32_only=None):
     """Refuse an explicit mixed policy that ``arch`` or the run cannot honour
-    (one line, before any work starts)."""
+    (one line, before any work starts).
+
+    Args:
+        arch: the arch's name, for the message.
+        precision: the asked policy (one of :data:`CHOICES`).
+        compress: whether the run prunes, quantizes or converts to TFLite.
+        float32_only: why the arch's task trains in float32 only, or None.
+    """
     if precision not in CHOICES:
         raise UsageError(f"--precision must be one of {', '.join(CHOICES)}, got {precision!r}")
     if precision not in MIXED:
         return
-    why = float32_only(arch)
-    if why:
-        raise UsageError(f"--precision {precision} is not supported for {arch}: {why}")
+    if float32_only:
+        raise UsageError(f"--precision {precision} is not supported for {arch}: {float32_only}")
     if compress:
         raise UsageError(f"--precision {precision} is not supported with --prune, --qat or --tflite "
                          f"({arch}): TFMOT's pruning and quantization wrappers and the int8 TFLite converter "
                          f"work on float32 models; train in float32 (or --precision auto) to compress")
 
 
-def resolve(arch, precision, compress, flags=None, gpus=None):
+def resolve(arch, precision, compress, float32_only=None, flags=None, gpus=None):
     """(policy name, why) for a run of ``arch`` asking for ``precision``
     (after :func:`check`); ``auto`` decides here (TensorFlow is imported to
-    look for GPUs)."""
+    look for GPUs).
+
+    Args:
+        arch: the arch's name.
+        precision: the asked policy.
+        compress: whether the run compresses.
+        float32_only: why the arch trains in float32 only, or None.
+        flags, gpus: this machine's CPU flags and GPU compute capabilities
+            (default: read them).
+    """
     if precision != "auto":
         return precision, "asked for"
-    why = float32_only(arch)
-    if why:
-        return "float32", f"auto: {arch} is float32-only ({why})"
+    if float32_only:
+        return "float32", f"auto: {arch} is float32-only ({float32_only})"
     if compress:
         return "float32", "auto: compression works on float32 models"
     native, reason = native_bfloat16(flags, gpus)

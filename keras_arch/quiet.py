@@ -1,35 +1,30 @@
-"""Silence the known harmless log lines of TensorFlow, LiteRT and their
-friends at the source, so CLI users and notebook readers see only what
-matters. No TensorFlow import here.
+"""Quiet TensorFlow's known harmless log lines, for programs that ask:
+``python -m keras_arch.run``, ``python -m keras_arch.export``, the benchmarks
+and the notebooks call :func:`enable`. Importing keras_arch never does: a
+library caller's logging stays theirs.
 
-Three kinds of noise:
+What :func:`enable` does, unless TensorFlow's logs were asked for
+(``TF_CPP_MIN_LOG_LEVEL=0``):
 
-- Native (C++) lines written straight to file descriptor 2 before any
-  logging is configured. ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them: absl
-  prints "WARNING: All log messages before absl::InitializeLog() ..." and
-  then cudart_stub's "Could not find cuda drivers" (twice, at
-  ``import tensorflow``, on every machine without a GPU); LiteRT prints
-  "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." when an
-  interpreter is built. :func:`native_stderr` captures fd 2 around such a
-  call and writes back every line that is not one of :data:`HARMLESS`.
-- Python-side INFO/WARNING records of the ``tensorflow`` logger. INFO
-  ("Assets written to ...", "Using MirroredStrategy ...") only shows where
-  TensorFlow itself raised its logger to INFO, in interactive sessions:
-  :func:`after_tensorflow_import` puts it back at WARNING. The retracing
-  warning of a function traced once per submodel on purpose:
-  :func:`tf_logger_level` raises the level around the call that emits it. Keras's own per-model step functions
-  (``predict_function``, ``test_function``, ``train_function``) are traced
-  once per model, so a process that trains several models (a notebook, a
-  benchmark) trips TensorFlow's "N out of the last M calls ... triggered
-  tf.function retracing" warning, which is meant for user functions traced
-  in a loop: :func:`install` filters that record for those three only.
-- tqdm's "IProgress not found" warning when transformers is imported in a
-  Jupyter kernel without ipywidgets (transformers uses tqdm only for
-  downloads, which never run here): :func:`install` ignores it.
-
-All of it applies only while the user has not asked for TensorFlow's logs
-(``TF_CPP_MIN_LOG_LEVEL`` unset, or 1 and above, which ``import keras_arch``
-sets by default); with ``TF_CPP_MIN_LOG_LEVEL=0`` everything shows.
+- sets ``TF_CPP_MIN_LOG_LEVEL`` (if unset) to 2, or to 3 where there is no
+  NVIDIA driver (TensorFlow's "failed call to cuInit" ERROR is expected there);
+- imports TensorFlow with file descriptor 2 filtered: its native libraries
+  print, before any logging is configured and whatever
+  ``TF_CPP_MIN_LOG_LEVEL`` says, absl's "WARNING: All log messages before
+  absl::InitializeLog() ...", cudart_stub's "Could not find cuda drivers",
+  ``cpu_feature_guard``'s instruction list and, where oneDNN is on (CPUs with
+  AVX512_VNNI/BF16 or AMX, or ``TF_ENABLE_ONEDNN_OPTS=1``), "oneDNN custom
+  operations are on" (each twice: two of TensorFlow's libraries print them);
+- puts the ``tensorflow`` logger at WARNING (TensorFlow sets INFO on stdout
+  in interactive sessions: "Using MirroredStrategy ...", "Assets written
+  to ...") unless the caller set a level;
+- drops TensorFlow's retracing warning about Keras's own per-model step
+  functions (a process that trains several models trips it);
+- ignores tqdm's "IProgress not found" warning (transformers' import in a
+  Jupyter kernel without ipywidgets);
+- filters LiteRT's "Created TensorFlow Lite XNNPACK delegate" line around
+  interpreter creation (:func:`native_stderr`, used by keras_arch's TFLite
+  runner, filters only once :func:`enable` was called).
 """
 import contextlib
 import logging
@@ -37,12 +32,23 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 
 HARMLESS = (
     re.compile(rb"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\s*$"),
     re.compile(rb"^I\d{4} [\d:. ]+\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine"),
+    re.compile(rb"^I\d{4} [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on"),
+    re.compile(rb"^I\d{4} [\d:. ]+\d+ cpu_feature_guard\.cc:\d+\] This TensorFlow binary is optimized"),
+    re.compile(rb"^To enable the following instructions: .* in other operations, rebuild TensorFlow"),
     re.compile(rb"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.\s*$"),
 )
+
+_enabled = False
+
+
+def enabled():
+    """Whether :func:`enable` was called and TensorFlow's logs were not asked for."""
+    return _enabled and wanted()
 
 
 def wanted():
@@ -54,23 +60,46 @@ def wanted():
         return True
 
 
+def enable():
+    """Quiet TensorFlow's known noise in this process (see the module
+    docstring); imports TensorFlow. Safe to call twice."""
+    global _enabled
+    if not wanted():
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if os.path.exists("/proc/driver/nvidia") else "3")
+    _enabled = True
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    logger = logging.getLogger("tensorflow")
+    level_unset = logger.level == logging.NOTSET
+    if not any(isinstance(f, KerasStepRetracing) for f in logger.filters):
+        logger.addFilter(KerasStepRetracing())
+    if "tensorflow" not in sys.modules:
+        with native_stderr():
+            import tensorflow  # noqa: F401
+    if level_unset:
+        import tensorflow as tf
+        tf.get_logger().setLevel(logging.WARNING)  # get_logger() first: it sets INFO when first called
+
+
 def _flush():
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except Exception:  # a closed or odd stream must not break an import
+        except Exception:  # a closed or odd stream must not break the caller
             pass
 
 
 @contextlib.contextmanager
-def native_stderr(patterns=HARMLESS):
+def native_stderr(patterns=HARMLESS, force=False):
     """Capture what is written to file descriptor 2 inside the block and write
-    back every line that matches none of ``patterns`` (compiled bytes regexes).
+    back every line that matches none of ``patterns``. Does nothing unless
+    :func:`enable` was called (or ``force``).
 
     Args:
-        patterns: the lines to drop; :data:`HARMLESS` by default.
+        patterns: the lines to drop (compiled bytes regexes); :data:`HARMLESS` by default.
+        force: filter even if :func:`enable` was not called (tests).
     """
-    if not wanted():
+    if not (wanted() and (_enabled or force)):
         yield
         return
     try:
@@ -103,46 +132,15 @@ class KerasStepRetracing(logging.Filter):
                     re.search(r"<function Model\.make_(predict|test|train)_function\.<locals>", message))
 
 
-_LEVEL_UNSET = False  # the tensorflow logger had no level when keras_arch was imported
-
-
-def after_tensorflow_import():
-    """Once TensorFlow is imported (``keras_arch/_autoregister.py``): in an
-    interactive session (Jupyter, ``python -i``) TensorFlow sets its logger
-    to INFO on stdout the first time it is used, and every fit, save or
-    strategy then prints "INFO:tensorflow:Using MirroredStrategy ...",
-    "Reduce to ... then broadcast", "Assets written to ...". Put it at
-    WARNING, TensorFlow's own level outside interactive sessions, unless
-    the user had set a level before importing keras_arch."""
-    if not (wanted() and _LEVEL_UNSET):
-        return
-    import tensorflow as tf
-    tf.get_logger().setLevel(logging.WARNING)  # get_logger() first: it sets INFO when first called
-
-
-def install():
-    """At ``import keras_arch`` (no TensorFlow import): the retracing filter
-    on the ``tensorflow`` logger and the tqdm warning filter, unless TensorFlow's
-    logs were asked for (``TF_CPP_MIN_LOG_LEVEL=0``). Safe to call twice."""
-    if not wanted():
-        return
-    import warnings
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    global _LEVEL_UNSET
-    logger = logging.getLogger("tensorflow")
-    _LEVEL_UNSET = logger.level == logging.NOTSET
-    if not any(isinstance(f, KerasStepRetracing) for f in logger.filters):
-        logger.addFilter(KerasStepRetracing())
-
-
 @contextlib.contextmanager
 def tf_logger_level(level=logging.ERROR):
-    """Raise the ``tensorflow`` Python logger to ``level`` inside the block.
+    """Raise the ``tensorflow`` Python logger to ``level`` inside the block,
+    once :func:`enable` was called.
 
     Args:
         level: the lowest level still shown (ERROR by default).
     """
-    if not wanted():
+    if not enabled():
         yield
         return
     logger = logging.getLogger("tensorflow")

@@ -44,6 +44,8 @@ SETUP = '''import os, sys, tempfile
 sys.path.insert(0, os.path.abspath(".."))  # the repository root: keras_arch and its tests
 FAST = os.environ.get("KERAS_ARCH_NOTEBOOK_FAST") == "1"  # CI's setting: fewer epochs
 import keras_arch  # selects Keras 2 (tf_keras) before TensorFlow loads
+import keras_arch.quiet
+keras_arch.quiet.enable()  # this notebook's choice: TensorFlow's start-up log lines stay out of the outputs
 from keras_arch import train  # python -m keras_arch.run's options as keywords, the same checks
 from keras_arch import plots
 from keras_arch.backend import keras
@@ -548,6 +550,8 @@ def doc002():
         code('''# Two logical CPU devices for the data-parallel example: this must run before TensorFlow starts.
 import os, sys
 sys.path.insert(0, os.path.abspath(".."))
+import keras_arch.quiet
+keras_arch.quiet.enable()  # TensorFlow's start-up log lines stay out of the outputs
 from keras_arch.training import distribute
 distribute.configure_devices(2)'''),
         code(SETUP),
@@ -728,7 +732,7 @@ for path in plots.similarity_matrix(*similarity_pairs(model, captions.load()), F
                     "keras_arch.layers.er_mlp_scorer:ERMLPScorer.score_entities",
                     "keras_arch.layers.er_mlp_scorer:ERMLPScorer.score_candidates"),
         code('''from keras_arch.data import kg as kg_data
-from keras_arch.tasks.kg import eval_batch_size, score_function
+from keras_arch.training.kg_scoring import eval_batch_size, score_function
 from keras_arch.training import ranking
 graph = kg_data.load().graph  # the generated family tree, as run kg trains on it
 ranks = {}

@@ -38,8 +38,8 @@ def cli_error(argv):
 @pytest.mark.parametrize("arch", ["kg", "transfer"])
 @pytest.mark.parametrize("keywords,argv", CASES)
 def test_the_same_refusals_as_the_command_line_before_any_work(monkeypatch, arch, keywords, argv):
-    from keras_arch.training import trainer
-    monkeypatch.setattr(trainer, "train", lambda *a, **k: pytest.fail("training started"))
+    from keras_arch.training import train_lib
+    monkeypatch.setattr(train_lib, "run", lambda *a, **k: pytest.fail("training started"))
     with pytest.raises(UsageError) as caught:
         keras_arch.train(arch, **keywords)
     if argv is None:

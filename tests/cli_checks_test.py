@@ -1,7 +1,7 @@
 """Issue 14's command-line checks: every (arch, option) pair honoured or
 refused before any work, output paths checked first, no abbreviations, no
 empty values, a checked --seed, and checkpoint directories of other runs
-refused. Nothing here trains: ``trainer.train`` is replaced by a sentinel."""
+refused. Nothing here trains: ``train_lib.run`` is replaced by a sentinel."""
 import json
 import os
 import subprocess
@@ -10,15 +10,15 @@ import time
 
 import pytest
 
-from keras_arch import errata, options, registry, run
+from keras_arch import options, readme, registry, run
 from keras_arch.errors import UsageError
 from keras_arch.optimize import support
 from keras_arch.tasks.base import task_class
-from keras_arch.training import checkpoints, trainer
+from keras_arch.training import checkpoints, train_lib
 from tests.conftest import ROOT
 
 PROG = run.PROG
-REACHED = "trainer.train was called"
+REACHED = "train_lib.run was called"
 
 
 @pytest.fixture
@@ -28,9 +28,8 @@ def main(monkeypatch, capsys):
     def fake_train(*args, **kwargs):
         raise UsageError(REACHED)
 
-    monkeypatch.setattr(trainer, "train", fake_train)
-    from keras_arch.training import distribute
-    monkeypatch.setattr(distribute, "configure_devices", lambda n=None: None)
+    monkeypatch.setattr(train_lib, "run", fake_train)
+    monkeypatch.setattr(run.quiet, "enable", lambda: None)
 
     def call(*argv):
         capsys.readouterr()
@@ -60,7 +59,7 @@ def _value(flag, tmp_path):
 # --- the declaration ------------------------------------------------------------------------------
 
 def test_the_declaration_covers_every_arch_and_every_option():
-    flags = [a.option_strings[0] for a in run.build_parser()._actions
+    flags = [a.option_strings[0] for a in options.build_parser()._actions
              if a.option_strings and a.dest not in ("help", "list")]
     assert sorted(flags) == sorted(options.ALL_OPTIONS)
     for arch in registry.names():
@@ -69,25 +68,18 @@ def test_the_declaration_covers_every_arch_and_every_option():
         assert all(r.strip() for r in reasons.values()), arch
 
 
-def test_readme_options_table_is_current():
-    readme = open(os.path.join(ROOT, "README.md")).read()
-    assert options.readme_block(readme) == options.render(), \
-        "regenerate: python -m keras_arch.options --readme README.md"
-    table = options.readme_block(readme).split("\n\n")[0]
+def test_the_options_table_has_no_silent_cell():
+    table = options.render().split("\n\n")[0]
     cells = [c.strip() for row in table.splitlines()[2:] for c in row.strip("|").split("|")[1:]]
-    assert cells and all(c == "yes" or c.startswith("refused: ") for c in cells)  # no silent cell
+    assert cells and all(c == "yes" or c.startswith("refused: ") for c in cells)
 
 
 def test_compression_refusals_agree_with_readme_support_matrix():
-    """A "no" in the support matrix is refused with the matrix's reason; a
+    """A "no" in the support matrix (docs/compression.md) is refused with the matrix's reason; a
     "yes" is honoured unless the task declares why its compression stage
     cannot apply (several outputs, a five-class transfer head, ranking metrics)."""
-    readme = open(os.path.join(ROOT, "README.md")).read()
-    rows = support.readme_block(readme).splitlines()[2:]
-    matrix = {}
-    for row in rows:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        matrix[cells[0].strip("`")] = dict(zip(support.COLUMNS, cells[1:]))
+    text = open(os.path.join(ROOT, "docs", "compression.md"), encoding="utf-8").read()
+    matrix = support.parse(readme.block(text, "support-matrix"))
     assert set(matrix) == set(registry.names())
     needs = {"--qat": ("QAT",), "--prune": ("pruning",), "--tflite": ("TFLite float", "TFLite int8")}
     for arch, cells in matrix.items():
@@ -160,10 +152,9 @@ def test_seed_range(main, seed, ok):
 def test_no_abbreviations_in_any_parser(main, capsys):
     code, err = main("cnn", "--epoch", "1")
     assert code == 2 and "unrecognized arguments: --epoch 1" in _one_line(err)
-    for module_main in (errata.main, support.main, options.main):
-        with pytest.raises(SystemExit) as e:
-            module_main(["--read", "/nonexistent/README.md"])
-        assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        readme.main(["--che"])
+    assert e.value.code == 2
     from keras_arch import export
     assert export.build_parser().allow_abbrev is False
 
@@ -329,10 +320,9 @@ def test_issue_cases_do_not_import_tensorflow(tmp_path):
 
 
 def test_mixed_policies_reach_training_or_are_refused_by_float32_only_archs(main, tmp_path):
-    from keras_arch import precision
     for arch in registry.names():
         code, err = main(arch, "--precision", "mixed_bfloat16")
-        why = precision.float32_only(arch)
+        why = task_class(registry.get(arch)).float32_only
         if why:
             assert code == 2 and _one_line(err) == (f"{PROG}: error: --precision mixed_bfloat16 is not "
                                                     f"supported for {arch}: {why}"), (arch, err)

@@ -5,10 +5,9 @@ import sys
 import pytest
 
 import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
+from keras_arch.shared import ROOT, SHARED_DATA, data_path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_DATA = os.environ.get("KERAS_ARCH_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
-MNIST_DIR = os.path.join(SHARED_DATA, "mnist")
+MNIST_DIR = data_path("mnist")
 
 
 def needs_shared(sub):

@@ -6,6 +6,11 @@ import pytest
 
 from keras_arch import precision, registry
 from keras_arch.errors import UsageError
+from keras_arch.tasks.base import task_class
+
+
+def float32_only(arch):
+    return task_class(registry.get(arch)).float32_only
 
 
 @pytest.mark.parametrize("flags, gpus, expected", [
@@ -25,7 +30,8 @@ def test_auto_follows_the_hardware(flags, gpus, expected):
 def test_auto_is_float32_when_compressing_or_for_float32_only_archs():
     bf16 = {"avx512_bf16"}
     assert precision.resolve("cnn", "auto", compress=True, flags=bf16, gpus=[])[0] == "float32"
-    policy, why = precision.resolve("kg-distmult", "auto", compress=False, flags=bf16, gpus=[])
+    policy, why = precision.resolve("kg-distmult", "auto", compress=False, float32_only=float32_only("kg-distmult"),
+                                    flags=bf16, gpus=[])
     assert policy == "float32" and "ranked" in why
     assert precision.resolve("cnn", "mixed_float16", compress=False, flags=set(), gpus=[])[0] == "mixed_float16"
 
@@ -39,7 +45,7 @@ def test_cpu_flags_reads_the_flags_line(tmp_path):
 
 def test_explicit_mixed_policies_are_refused_where_they_cannot_be_honoured():
     with pytest.raises(UsageError, match=r"--precision mixed_bfloat16 is not supported for kg-transe: .*ranked"):
-        precision.check("kg-transe", "mixed_bfloat16", compress=False)
+        precision.check("kg-transe", "mixed_bfloat16", compress=False, float32_only=float32_only("kg-transe"))
     with pytest.raises(UsageError, match=r"--precision mixed_float16 is not supported with --prune, --qat or "
                                          r"--tflite \(cnn\)"):
         precision.check("cnn", "mixed_float16", compress=True)
@@ -58,7 +64,7 @@ def test_the_command_line_refuses_before_any_work():
     assert out.returncode == 2 and "--precision mixed_bfloat16 is not supported with" in out.stderr
 
 
-MIXED_ARCHS = [a for a in registry.names() if not precision.float32_only(a)]
+MIXED_ARCHS = [a for a in registry.names() if not float32_only(a)]
 
 
 @pytest.mark.parametrize("arch", MIXED_ARCHS)

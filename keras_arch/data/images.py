@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from keras_arch.data import idx
+from keras_arch.data import tfds as tfds_offline
 from keras_arch.data.splits import Splits, stratified_split
 from keras_arch.errors import UsageError
 
@@ -65,7 +66,6 @@ def load_mnist_tfds(data_dir=None):
     Args:
         data_dir: tfds data directory (default $TFDS_DATA_DIR or ~/tensorflow_datasets).
     """
-    from keras_arch.data import tfds as tfds_offline
     datasets = tfds_offline.load("mnist", "--dataset mnist", ["train", "test"], data_dir, as_supervised=True)
     import tensorflow_datasets as tfds
     # Batches of 10k, not batch_size=-1: the whole-split load aborts the

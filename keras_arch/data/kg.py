@@ -21,6 +21,7 @@ import numpy as np
 
 from keras_arch.data.splits import Splits
 from keras_arch.errors import UsageError
+from keras_arch.io import write_atomic
 
 SPLIT_SEED = 0
 SPLIT_NAMES = ("train", "valid", "test")
@@ -237,7 +238,6 @@ def load(dataset="family", data_dir=None, test_dir=None):
 def write_graph_dir(graph, directory):
     """Write ``graph`` as train/valid/test.txt TSV files (atomically), the
     format ``--data-dir`` reads: e.g. to benchmark a large generated graph."""
-    from keras_arch.io import write_atomic
     os.makedirs(directory, exist_ok=True)
     for split in SPLIT_NAMES:
         rows = getattr(graph, split)

@@ -1,6 +1,7 @@
 """Generated sequence tasks, with fixed seeds, for the recurrent models' embedded defaults."""
 import numpy as np
 
+from keras_arch.data import images
 from keras_arch.data.splits import Splits
 
 PAD, START, END = 0, 1, 2  # reserved ids of the seq2seq vocabulary
@@ -20,7 +21,6 @@ def timestep_labels(n=1500, steps=100, features=64, classes=10, seed=0, **_):
 
 def digit_rows(dataset="digits", data_dir=None, test_dir=None):
     """Images read row by row as sequences: (28 timesteps, 28 features)."""
-    from keras_arch.data import images
     s = images.load(dataset=dataset, data_dir=data_dir, test_dir=test_dir)
     squeeze = lambda a: None if a is None else a[..., 0]  # noqa: E731
     return Splits(s.name, squeeze(s.x_train), s.y_train, squeeze(s.x_val), s.y_val, s.num_classes,

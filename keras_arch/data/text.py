@@ -14,7 +14,9 @@ import os
 
 import numpy as np
 
+from keras_arch.data import tfds as tfds_offline
 from keras_arch.data.splits import Splits, stratified_split
+from keras_arch.data.word_vectors import embedding_matrix
 from keras_arch.errors import UsageError
 
 SPLIT_SEED = 0
@@ -72,7 +74,6 @@ def generated_reviews(n=4000, seed=0):
 
 
 def _imdb():
-    from keras_arch.data import tfds as tfds_offline
     datasets = tfds_offline.load("imdb_reviews", "--dataset imdb", ["train", "test"], as_supervised=True)
     import tensorflow_datasets as tfds
     parts = [list(tfds.as_numpy(ds)) for ds in datasets]
@@ -133,7 +134,6 @@ def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGT
     (x_train, x_val, x_test), vocab = vectorize(x_train, x_val, x_test, max_length=max_length)
     builder_args = {"vocab_size": len(vocab)}
     if word_vectors:
-        from keras_arch.data.word_vectors import embedding_matrix
         # a function of the width: the builder asks for as many directions as its embedding is wide
         builder_args["word_vectors"] = functools.partial(embedding_matrix, vocab)
     return Splits(name, x_train, y_train, x_val, y_val, len(classes), x_test, y_test,

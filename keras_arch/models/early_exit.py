@@ -10,6 +10,8 @@ later stages: ``predict`` runs stage i only on the examples still in flight.
 import numpy as np
 
 from keras_arch.backend import keras
+from keras_arch.models.flops import forward_flops
+from keras_arch.quiet import tf_logger_level
 
 NUM_EXITS = 3
 
@@ -42,7 +44,6 @@ def early_exit_cnn(input_shape=(28, 28, 1), num_classes=10):
 
 def stage_flops(model):
     """[(stage FLOPs, head FLOPs)] per exit, per example."""
-    from keras_arch.models.flops import forward_flops
     return [(forward_flops(model.get_layer(f"stage_{i}")), forward_flops(model.get_layer(f"exit_{i}")))
             for i in range(1, NUM_EXITS + 1)]
 
@@ -77,7 +78,6 @@ def _batched(submodel, x, batch_size):
     if not hasattr(submodel, "_early_exit_fn"):
         spec = tf.TensorSpec([None, *submodel.input_shape[1:]], tf.float32)
         submodel._early_exit_fn = tf.function(lambda t: submodel(t, training=False), input_signature=[spec])
-    from keras_arch.quiet import tf_logger_level
     with tf_logger_level():  # one trace per submodel, by design: not the retracing the warning means
         # float32 in: a stage's output is bfloat16 under mixed_bfloat16 (exact in float32; the stage casts back)
         parts = [submodel._early_exit_fn(tf.cast(tf.constant(x[s:s + batch_size]), tf.float32)).numpy()

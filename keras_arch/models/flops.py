@@ -3,10 +3,11 @@ Conv2D and Dense layers (nested models included); pooling, activations and
 normalisation are ignored (under 2% for the models here)."""
 import numpy as np
 
+from keras_arch.backend import keras
+
 
 def forward_flops(model):
     """FLOPs of one example through ``model`` (a built tf_keras Model or layer)."""
-    from keras_arch.backend import keras
     total = 0
     for layer in getattr(model, "layers", [model]):
         if isinstance(layer, keras.Model):

@@ -4,6 +4,7 @@ import numpy as np
 
 from keras_arch.data.splits import make_dataset
 from keras_arch.io import write_atomic
+from keras_arch.paths import tflite_float_path
 
 
 def _evaluate(model, x, y, batch_size):
@@ -23,23 +24,25 @@ def _fine_tune(model, settings, splits, epochs, loss, callbacks=(), verbose=0):
     return model
 
 
-def compress(task, model, splits, verbose=0):
-    """The stages the task's run configuration asks for (--prune, --qat,
-    --tflite), each measured on the evaluation split.
+def compress(model, recipe, settings, splits, config, verbose=0):
+    """The stages ``config`` asks for (--prune, --qat, --tflite), each
+    measured on the evaluation split.
 
     Args:
-        task: the run's :class:`keras_arch.tasks.base.Task` (its recipe,
-            resolved settings and RunConfig).
         model: the trained Keras model.
+        recipe: the arch's recipe (its loss, its TFLite batch).
+        settings: the run's resolved :class:`keras_arch.config.Settings`.
         splits: the run's data.
+        config: the run's :class:`keras_arch.config.RunConfig` (prune, qat,
+            tflite, compress_epochs, per_channel, logdir).
         verbose: Keras progress bars in the fine-tuning fits.
 
     Returns:
         (final Keras model, {stage: metrics}).
     """
-    c = task.config
-    return compress_model(model, task.recipe, task.settings, splits, prune=c.prune, qat=c.qat, tflite=c.tflite,
-                          epochs=c.compress_epochs, logdir=c.logdir, verbose=verbose, per_channel=c.per_channel)
+    return compress_model(model, recipe, settings, splits, prune=config.prune, qat=config.qat,
+                          tflite=config.tflite, epochs=config.compress_epochs or 2, logdir=config.logdir,
+                          verbose=verbose, per_channel=config.per_channel)
 
 
 def compress_model(model, recipe, settings, splits, prune=None, qat=False, tflite=None, epochs=2,
@@ -87,7 +90,6 @@ def compress_model(model, recipe, settings, splits, prune=None, qat=False, tflit
         float_bytes = tflite_lib.convert(model if qat else current, batch_size=batch)
         int8_bytes = tflite_lib.convert(current, int8=True, representative=rep, batch_size=batch,
                                         per_channel=per_channel)
-        from keras_arch.paths import tflite_float_path
         write_atomic(tflite, int8_bytes)
         write_atomic(tflite_float_path(tflite), float_bytes)
         stages["tflite"] = {

@@ -2,21 +2,15 @@
 QAT, TFLite float, TFLite int8, SavedModel}, found by doing each on the arch's
 (untrained) model, never by listing.
 
-    python -m keras_arch.optimize.support               print the table
-    python -m keras_arch.optimize.support --readme README.md README.zh-CN.md
-                                                        rewrite both tables in place
-
-Both READMEs get the same rows and cells; only the header row is translated.
+The table of ``docs/compression.md``: ``python -m keras_arch.readme support-matrix``.
 """
-import argparse
-import sys
 import tempfile
 
 import numpy as np
 
-from keras_arch import readme
+from keras_arch import registry
+from keras_arch.markdown import header
 
-BEGIN, END = "<!-- support-matrix:begin -->", "<!-- support-matrix:end -->"
 COLUMNS = ("QAT", "pruning", "pruning-preserving QAT", "TFLite float", "TFLite int8", "SavedModel")
 # The header row of each README, by language (the cells are the same in both).
 HEADERS = {
@@ -41,7 +35,6 @@ def _quantized(model, preserve_sparsity=False):
 
 def check_arch(name):
     """{column: cell text} for one arch."""
-    from keras_arch import registry
     from keras_arch.backend import keras
     from keras_arch.optimize import prune, tflite
     from keras_arch.serving.export import load_servable
@@ -107,50 +100,12 @@ def check_arch(name):
 
 
 def matrix():
-    from keras_arch import registry
     return {name: check_arch(name) for name in registry.names()}
 
 
 def render(table, lang="en"):
     """The Markdown table of ``matrix()``; ``lang`` ("en" or "zh") changes only the header row."""
-    lines = readme.header(HEADERS[lang])
+    lines = header(HEADERS[lang])
     for name, cells in table.items():
         lines.append(f"| `{name}` | " + " | ".join(cells[c].replace("|", "/") for c in COLUMNS) + " |")
     return "\n".join(lines)
-
-
-def readme_block(text):
-    return readme.block(text, BEGIN, END)
-
-
-def parse(block):
-    """{arch: {column: cell}} from a rendered table (either language): the
-    inverse of ``render``, so one README's table can be rendered for the other."""
-    table = {}
-    for row in block.splitlines()[2:]:
-        cells = [c.strip() for c in row.strip().strip("|").split("|")]
-        table[cells[0].strip("`")] = dict(zip(COLUMNS, cells[1:]))
-    return table
-
-
-def write_readme(path, table):
-    """Rewrite the matrix in the README at ``path``, in that file's language."""
-    readme.rewrite(path, BEGIN, END, render(table, readme.lang_of(path)))
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m keras_arch.optimize.support", description=__doc__.split("\n\n")[0],
-                                allow_abbrev=False)
-    p.add_argument("--readme", metavar="FILE", nargs="+", default=[],
-                   help="rewrite the table between the support-matrix markers of each FILE "
-                        "(Chinese header row in README.zh-CN.md)")
-    args = p.parse_args(argv)
-    table = matrix()
-    for path in args.readme:
-        write_readme(path, table)
-    print(render(table))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

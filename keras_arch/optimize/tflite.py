@@ -1,9 +1,15 @@
 """TFLite export (float and full-integer int8) and evaluation with the LiteRT
 interpreter from ai-edge-litert (tf.lite.Interpreter is deprecated)."""
+import argparse
 import os
+import subprocess
+import sys
+import tempfile
 
 import numpy as np
 import tensorflow as tf
+
+from keras_arch.quiet import native_stderr
 
 
 class ConversionError(RuntimeError):
@@ -20,9 +26,6 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
     Attention, full int8) TF 2.21's quantizer segfaults, which must not take
     down a training run; a crash becomes a ConversionError naming the signal.
     """
-    import subprocess
-    import sys
-    import tempfile
     specs = [tf.TensorSpec([batch_size, *i.shape[1:]], i.dtype, name=i.name.split(":")[0]) for i in model.inputs]
     fn = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False))
     with tempfile.TemporaryDirectory() as d:
@@ -48,7 +51,6 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
 
 def _convert_main(argv=None):
     """Child process: python -m keras_arch.optimize.tflite DIR [--int8 [--per-channel] [--batch N]]."""
-    import argparse
     p = argparse.ArgumentParser(allow_abbrev=False)
     p.add_argument("dir")
     p.add_argument("--int8", action="store_true")
@@ -81,7 +83,6 @@ class TFLiteModel:
 
     def __init__(self, content, num_threads=None):
         from ai_edge_litert.interpreter import Interpreter
-        from keras_arch.quiet import native_stderr
         with native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
             self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
         self.input = self.interpreter.get_input_details()[0]
@@ -91,7 +92,6 @@ class TFLiteModel:
     def _resize(self, shape):
         if self.batch != shape:  # batch and any variable (sequence) dimension
             self.interpreter.resize_tensor_input(self.input["index"], list(shape))
-            from keras_arch.quiet import native_stderr
             with native_stderr():  # the XNNPACK line, where the delegate is applied at allocation
                 self.interpreter.allocate_tensors()
             self.batch = shape

@@ -18,6 +18,7 @@ import base64
 import numpy as np
 
 from keras_arch.errors import UsageError
+from keras_arch.serving.session import SessionServable
 
 
 def _decode(value):
@@ -94,7 +95,6 @@ def predict(loaded, body):
     """
     import tensorflow as tf
     signature_name = body.get("signature_name", "serving_default")
-    from keras_arch.serving.session import SessionServable
     if isinstance(loaded, SessionServable):
         if signature_name not in loaded.signature_defs:
             raise UsageError(f"signature {signature_name!r} not found; have {loaded.signature_names}")

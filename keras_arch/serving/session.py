@@ -9,6 +9,8 @@ a bad request and the model. :class:`SessionServable` takes the same path.
 """
 import numpy as np
 
+from keras_arch.serving.export import _import_custom_ops, resolve_version
+
 
 class SessionServable:
     """One export version loaded into its own graph and session.
@@ -19,7 +21,6 @@ class SessionServable:
 
     def __init__(self, path):
         import tensorflow as tf
-        from keras_arch.serving.export import _import_custom_ops, resolve_version
         self.path = resolve_version(path)
         _import_custom_ops()
         self._graph = tf.Graph()

@@ -1,25 +1,35 @@
 """The Task: what differs between arch families, and nothing else.
 
-A Task says how to read its data, build and compile its model, feed ``fit``,
-evaluate, summarise, plot and serve, and which ``run`` options it does not
-honour (and why). :class:`keras_arch.training.trainer.Trainer` does the rest,
-once, for every arch: seed, strategy scope, ``fit`` with the standard
-callbacks (progress bar, NaN guard, per-epoch random streams, TensorBoard,
-BackupAndRestore + best weights on the chief), timing, the metrics dict,
-summary, plots, compression, export.
+A Task says how to read its data, resolve its settings, build and compile its
+model, feed ``fit``, evaluate, summarise, plot and serve, and which ``run``
+options it does not honour (and why). The rest is done once, for every arch:
+:mod:`keras_arch.training.train_lib` sequences a run (data, settings, build,
+fit, evaluate, plots, compression, export) and
+:class:`keras_arch.training.trainer.Trainer` fits (standard callbacks, timing).
+
+A task instance holds only what it was made with (the recipe and the
+:class:`~keras_arch.config.RunConfig`). Everything a run produces is passed
+along as arguments and returned as results: :meth:`Task.settings` returns the
+resolved :class:`~keras_arch.config.Settings`; :meth:`Task.fit` returns a
+:class:`Fitted` (the model to evaluate, compress and export, its history, and
+whatever :meth:`Task.evaluate` needs from the fit); :meth:`Task.evaluate`
+takes it.
 
 Anchor: TF Model Garden ``official/core/base_task.py`` (build_model,
 build_inputs, build_losses, build_metrics, ...) with
 ``official/nlp/tasks/sentence_prediction.py``.
 
 Task modules import TensorFlow only inside methods: ``run`` reads the
-declared refusals (:attr:`Task.refused`) before any data is read.
+declared refusals (:meth:`Task.refusals`) before any data is read.
 """
 from __future__ import annotations
 
-from typing import Dict
+import dataclasses
+from typing import Any, Dict
 
 from keras_arch import registry
+from keras_arch.config import RunConfig, Settings, dataset_name, resolve_settings
+from keras_arch.data.splits import make_dataset, steps_per_epoch
 from keras_arch.reasons import BERT_ONLY, KG_ONLY, NO_COMPRESSION, TRANSFER_ONLY
 
 # Options only one family of tasks has: every other task refuses them.
@@ -28,11 +38,26 @@ FAMILY_OPTIONS = {"--pretrained": BERT_ONLY, "--max-length": BERT_ONLY, "--freez
 COMPRESSION = ("--prune", "--qat", "--tflite")
 
 
+@dataclasses.dataclass
+class Fitted:
+    """What :meth:`Task.fit` hands to the rest of the run.
+
+    Args:
+        model: the model the run evaluates, compresses and exports.
+        history: {metric: per-epoch values} of the fit the curves show.
+        state: what :meth:`Task.evaluate` needs from the fit (kg: the best
+            validation MRR; transfer: its four accuracies; distill: the teacher's).
+    """
+    model: Any
+    history: Dict[str, list]
+    state: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
 class Task:
     """Base task: a classifier on ``(x, y)`` arrays trained by one ``fit``.
 
     Subclasses override the steps that differ. Multi-phase tasks (distill,
-    transfer) override only :meth:`fit`.
+    transfer) override :meth:`fit` and :meth:`evaluate`.
 
     Args:
         recipe: the arch's :class:`keras_arch.recipe.Recipe`.
@@ -59,7 +84,7 @@ class Task:
         """{option flag: why it is refused} for ``recipe``'s arch: the task's
         declarations plus the recipe's own (``Recipe.refused``). Every other
         option is honoured; ``run`` refuses these before reading any data, and
-        README's arch x option table is rendered from them."""
+        the arch x option table (docs/options.md) is rendered from them."""
         out = {k: v for k, v in FAMILY_OPTIONS.items() if k not in cls.own_options}
         if cls.no_full_batch:
             out["--full-batch"] = cls.no_full_batch
@@ -74,7 +99,6 @@ class Task:
 
     def __init__(self, recipe, config):
         self.recipe, self.config = recipe, config
-        self.settings = None  # set by resolve()
 
     @property
     def name(self):
@@ -84,14 +108,22 @@ class Task:
 
     def load_data(self):
         """The run's :class:`keras_arch.data.splits.Splits`."""
-        settings = self.config.settings(self.recipe)  # validates the options before reading
-        return registry.resolve(self.recipe.data)(dataset=settings.dataset, data_dir=self.config.data_dir,
-                                                  test_dir=self.config.test_dir)
+        return registry.resolve(self.recipe.data)(dataset=dataset_name(self.config, self.recipe),
+                                                  data_dir=self.config.data_dir, test_dir=self.config.test_dir)
 
-    def resolve(self, splits):
-        """Fix :attr:`settings` for the data read (recipes differ per data family)."""
-        self.settings = self.config.settings(self.recipe, splits.family, **self.extra_settings(splits))
-        return self.settings
+    def settings(self, splits, precision="float32") -> Settings:
+        """The run's settings for the data read (recipes differ per data
+        family), resolved once. ``--full-batch`` makes the batch the whole
+        training set.
+
+        Args:
+            splits: the data :meth:`load_data` read.
+            precision: the policy the run trains under (``auto`` resolved).
+        """
+        settings = resolve_settings(self.config, self.recipe, splits.family, precision, self.extra_settings(splits))
+        if self.config.full_batch:  # --batch-size beside it was refused up front
+            settings = settings.replace(batch_size=len(splits.y_train))
+        return settings
 
     def extra_settings(self, splits):
         """The task's own settings, recorded beside the common ones."""
@@ -99,19 +131,18 @@ class Task:
 
     # --- model ---------------------------------------------------------------------------------
 
-    def build_model(self, splits):
-        return registry.resolve(self.recipe.builder)(**{**self.settings.builder_kwargs, **splits.model_args()})
+    def build_model(self, splits, settings):
+        return registry.resolve(self.recipe.builder)(**{**settings.builder_kwargs, **splits.model_args()})
 
-    def compile_model(self, model, steps_per_epoch):
+    def compile_model(self, model, settings, steps_per_epoch):
         from keras_arch.training.schedules import compile_model
-        return compile_model(model, self.settings, steps_per_epoch, self.recipe.loss)
+        return compile_model(model, settings, steps_per_epoch, self.recipe.loss)
 
     # --- training ------------------------------------------------------------------------------
 
-    def datasets(self, splits, start_epoch=0):
+    def datasets(self, splits, settings, start_epoch=0):
         """(train dataset, validation dataset or None, steps per epoch)."""
-        from keras_arch.data.splits import make_dataset, steps_per_epoch
-        s = self.settings
+        s = settings
         train = make_dataset(splits.x_train, self.targets(splits.y_train), s.batch_size, shuffle=True,
                              seed=s.seed, shift=s.augment_shift, epochs=s.epochs, start_epoch=start_epoch,
                              drop_remainder=self.drop_remainder)
@@ -122,26 +153,37 @@ class Task:
         """What the model's outputs are fitted to, from the labels."""
         return y
 
-    def fit(self, trainer, model, splits, phase=None):
-        """Train ``model``; returns its history dict. One fit by default: the
-        run's resumable fit, or with ``phase`` (a label) a phase of another
-        task's run (distill's teacher), which neither resumes nor checkpoints."""
-        train, val, steps = self.datasets(splits, 0 if phase else trainer.start_epoch)
-        self.compile_model(model, steps)
-        return trainer.fit(model, train, val, self.settings.epochs, steps, main=phase is None,
-                           label=phase or "train")
+    def fit(self, model, splits, settings, fit, start_epoch=0, phase=None) -> Fitted:
+        """Train ``model`` by one fit: the run's resumable fit, or with
+        ``phase`` (a label) a phase of another task's run (distill's
+        teacher), which neither resumes nor checkpoints.
+
+        Args:
+            model: the built, uncompiled model.
+            splits: the run's data.
+            settings: the run's :class:`~keras_arch.config.Settings`.
+            fit: the trainer's fit function, ``fit(model, train, val, epochs,
+                steps, label=..., resumable=..., callbacks=...) -> history``:
+                Keras's ``fit`` with the standard callbacks.
+            start_epoch: epochs a ``--checkpoint-dir`` run finished before
+                this process (the data pipeline starts there).
+            phase: the label of a phase of another task's run.
+        """
+        train, val, steps = self.datasets(splits, settings, 0 if phase else start_epoch)
+        self.compile_model(model, settings, steps)
+        return Fitted(model, fit(model, train, val, settings.epochs, steps, label=phase or "train",
+                                 resumable=phase is None))
 
     # --- evaluation and reporting --------------------------------------------------------------
 
-    def evaluate(self, model, splits):
+    def evaluate(self, fitted, splits, settings):
         """{metric: value} on the evaluation split (test, else validation)."""
-        from keras_arch.data.splits import make_dataset
         split, x, y = splits.eval_split()
-        loss, accuracy = model.evaluate(make_dataset(x, self.targets(y), self.settings.batch_size), verbose=0)
+        loss, accuracy = fitted.model.evaluate(make_dataset(x, self.targets(y), settings.batch_size), verbose=0)
         out = {"eval_accuracy": float(accuracy), "eval_loss": float(loss),
                f"{split}_accuracy": float(accuracy), f"{split}_loss": float(loss)}
         if self.recipe.report:
-            out.update(registry.resolve(self.recipe.report)(model, splits))
+            out.update(registry.resolve(self.recipe.report)(fitted.model, splits))
         return out
 
     def summary_rows(self, metrics):
@@ -153,7 +195,7 @@ class Task:
     def epochs_row(self, metrics):
         return metrics["epochs"]
 
-    def data_row(self, splits):
+    def data_row(self, splits, metrics):
         d = splits.sizes()
         return f"{splits.name} (train {d['train']}, val {d['val']}, test {d['test']})"
 
@@ -164,10 +206,6 @@ class Task:
         return []
 
     # --- serving ------------------------------------------------------------------------------
-
-    def serving_model(self, model):
-        """The model the export and the compression stages work on."""
-        return model
 
     def signatures(self, model):
         """{name: tf.function} of the export (unguarded: ``export_servable``
@@ -189,6 +227,5 @@ def task_class(recipe):
 def for_arch(name, config=None):
     """An instance of ``name``'s task for ``config`` (default: a RunConfig
     with every option at the recipe's value)."""
-    from keras_arch.config import RunConfig
     recipe = registry.get(name)
     return task_class(recipe)(recipe, config or RunConfig())

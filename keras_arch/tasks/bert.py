@@ -5,17 +5,22 @@ export uses, padding each batch to its own longest sentence (dynamic padding,
 never to 512). AdamW, linear warmup (10%) then linear decay, global gradient
 clipping at 1.0.
 """
+import functools
+
 import numpy as np
 
+from keras_arch import registry
+from keras_arch.config import dataset_name
+from keras_arch.data import text
 from keras_arch.data.splits import Splits
 from keras_arch.reasons import SEVERAL_INPUTS, SUBCLASSED
 from keras_arch.tasks.base import Task
 
 GENERATED = 800  # embedded default: small enough to fine-tune offline in minutes
+MAX_LENGTH = 128  # --max-length's default
 
 
 def load(dataset="generated", data_dir=None, test_dir=None):
-    from keras_arch.data import text
     x_train, y_train, x_val, y_val, x_test, y_test, classes, name = text.load_raw(
         dataset, data_dir, test_dir, generated=GENERATED)
     as_str = lambda a: np.array([str(t) for t in a], dtype=object)  # noqa: E731
@@ -70,40 +75,42 @@ class BertTask(Task):
                "--lr-schedule": "fine-tuning uses 10% linear warmup, then linear decay"}
 
     def load_data(self):
-        settings = self.config.settings(self.recipe)
-        return load(settings.dataset, self.config.data_dir, self.config.test_dir)
+        return load(dataset_name(self.config, self.recipe), self.config.data_dir, self.config.test_dir)
 
     def extra_settings(self, splits):
-        pretrained = self.config.pretrained or self.recipe.builder_kwargs.get("pretrained")
-        return {"pretrained": pretrained, "max_length": self.config.max_length,
+        return {"pretrained": self.pretrained, "max_length": self.max_length,
                 "freeze_encoder": self.config.freeze_encoder}
 
     @property
-    def tokenizer(self):
-        if getattr(self, "_tokenizer", None) is None:
-            extras = self.settings.extras if self.settings else self.extra_settings(None)
-            self._tokenizer = tokenizer_for(extras["pretrained"], extras["max_length"])
-        return self._tokenizer
+    def pretrained(self):
+        return self.config.pretrained or self.recipe.builder_kwargs.get("pretrained")
 
-    def build_model(self, splits):
-        from keras_arch import registry
-        kwargs = dict(self.settings.builder_kwargs, pretrained=self.settings.extras["pretrained"],
-                      freeze_encoder=self.settings.extras["freeze_encoder"])
+    @property
+    def max_length(self):
+        return self.config.max_length or MAX_LENGTH
+
+    @functools.cached_property
+    def tokenizer(self):
+        return tokenizer_for(self.pretrained, self.max_length)
+
+    def build_model(self, splits, settings):
+        kwargs = dict(settings.builder_kwargs, pretrained=settings.extras["pretrained"],
+                      freeze_encoder=settings.extras["freeze_encoder"])
         return registry.resolve(self.recipe.builder)(num_classes=splits.num_classes, **kwargs)
 
-    def datasets(self, splits, start_epoch=0):
-        s = self.settings
+    def datasets(self, splits, settings, start_epoch=0):
+        s = settings
         train = make_dataset(splits.x_train, splits.y_train, self.tokenizer, s.batch_size, shuffle=True, seed=s.seed)
         val = make_dataset(splits.x_val, splits.y_val, self.tokenizer, s.batch_size)
         return train, val, -(-len(splits.y_train) // s.batch_size)
 
-    def compile_model(self, model, steps_per_epoch):
-        return compile_for_fine_tuning(model, self.settings.learning_rate, self.settings.epochs * steps_per_epoch,
-                                       jit=self.settings.jit)
+    def compile_model(self, model, settings, steps_per_epoch):
+        return compile_for_fine_tuning(model, settings.learning_rate, settings.epochs * steps_per_epoch,
+                                       jit=settings.jit)
 
-    def evaluate(self, model, splits):
+    def evaluate(self, fitted, splits, settings):
         split, x, y = splits.eval_split()
-        loss, accuracy = model.evaluate(make_dataset(x, y, self.tokenizer, self.settings.batch_size), verbose=0)
+        loss, accuracy = fitted.model.evaluate(make_dataset(x, y, self.tokenizer, settings.batch_size), verbose=0)
         return {"eval_accuracy": float(accuracy), "eval_loss": float(loss),
                 f"{split}_accuracy": float(accuracy), f"{split}_loss": float(loss)}
 

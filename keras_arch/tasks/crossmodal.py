@@ -8,6 +8,7 @@ image) shows the same digit as the query's pair.
 """
 import numpy as np
 
+from keras_arch import plots
 from keras_arch.reasons import SEVERAL_INPUTS, SEVERAL_OUTPUTS
 from keras_arch.tasks.base import Task
 
@@ -61,20 +62,20 @@ class CrossModalTask(Task):
     def targets(self, y):
         return {"similarity": np.zeros(len(y), np.float32), "digit": y}
 
-    def compile_model(self, model, steps_per_epoch):
+    def compile_model(self, model, settings, steps_per_epoch):
         from keras_arch.losses import symmetric_infonce
         from keras_arch.training.schedules import optimizer_for
-        model.compile(optimizer=optimizer_for(self.settings, steps_per_epoch),
+        model.compile(optimizer=optimizer_for(settings, steps_per_epoch),
                       loss={"similarity": symmetric_infonce, "digit": "sparse_categorical_crossentropy"},
                       loss_weights={"similarity": SIMILARITY_WEIGHT, "digit": DIGIT_WEIGHT},
-                      metrics={"digit": ["accuracy"]}, jit_compile=self.settings.jit)
+                      metrics={"digit": ["accuracy"]}, jit_compile=settings.jit)
         return model
 
-    def evaluate(self, model, splits):
+    def evaluate(self, fitted, splits, settings):
         split, x, y = splits.eval_split()
-        return {f"{split}_{k}": v for k, v in evaluate(model, x, y).items()}
+        return {f"{split}_{k}": v for k, v in evaluate(fitted.model, x, y).items()}
 
-    def data_row(self, splits):
+    def data_row(self, splits, metrics):
         split, _, y = splits.eval_split()
         return (f"{splits.name} image-caption pairs (train {len(splits.y_train)}, "
                 f"val {len(splits.y_val)}, {split} {len(y)})")
@@ -89,7 +90,6 @@ class CrossModalTask(Task):
                 ("learned temperature", f"{m[f'{s}_temperature']:.4f}")]
 
     def plots(self, model, splits, metrics, directory):
-        from keras_arch import plots
         return [plots.similarity_matrix(*similarity_pairs(model, splits), directory)[0]]
 
     def signatures(self, model):

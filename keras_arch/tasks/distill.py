@@ -1,7 +1,8 @@
-"""``run distill`` (document 002 §3.3, 知识蒸馏): train the ``cnn`` teacher,
-then a student of at most a tenth of its parameters through
+"""``run distill`` (document 002 §3.1 and §4.1, 知识蒸馏): train the ``cnn``
+teacher, then a student of at most a tenth of its parameters through
 :class:`~keras_arch.optimize.distiller.Distiller` (T=2, alpha=0.5).
 """
+from keras_arch.tasks.base import Fitted, for_arch
 from keras_arch.tasks.classification import ClassificationTask
 
 TEACHER = "cnn"
@@ -16,51 +17,49 @@ class DistillTask(ClassificationTask):
     Args:
         recipe: the arch's recipe (its builder is the student's).
         config: the run's :class:`keras_arch.config.RunConfig`.
+        teacher: a trained teacher to distil from (its phase is skipped),
+            e.g. one teacher for several student seeds in a benchmark.
     """
     no_resume = "two fits (teacher, then student) do not resume as one"
     no_full_batch = "the teacher and the student have their own batch sizes"
 
     def __init__(self, recipe, config, teacher=None):
-        """Args (beyond Task's):
-            teacher: a trained teacher to distil from (its phase is skipped),
-                e.g. one teacher for several student seeds in a benchmark.
-        """
         super().__init__(recipe, config)
         self.teacher = teacher
 
     def teacher_task(self):
         """The teacher's task: the ``cnn`` recipe's own settings, the run's data, seed and devices."""
-        from keras_arch.tasks.base import for_arch
         return for_arch(TEACHER, self.config.replace(
             epochs=None, batch_size=None, learning_rate=None, optimizer=None, lr_schedule=None,
-            export=None, checkpoint_dir=None, plot=None, prune=None, qat=False, tflite=None))
+            export=None, checkpoint_dir=None, plot=None, prune=None, qat=False, tflite=None, per_channel=False,
+            compress_epochs=None, metrics_json=None))
 
-    def fit(self, trainer, model, splits):
+    def fit(self, model, splits, settings, fit, start_epoch=0):
         from keras_arch.optimize.distiller import Distiller
-        from keras_arch.training.trainer import seed_everything
+        from keras_arch.training.seeding import seed_everything
         teacher_task = self.teacher_task()
-        teacher_task.resolve(splits)
+        teacher_settings = teacher_task.settings(splits, settings.precision)
         teacher = self.teacher
         if teacher is None:
-            seed_everything(self.settings.seed, deterministic=not self.config.jit)
-            teacher = teacher_task.build_model(splits)
-            teacher_task.fit(trainer, teacher, splits, phase="teacher")
-        self.teacher_metrics = teacher_task.evaluate(teacher, splits)
-        self.teacher_parameters = teacher.count_params()
+            seed_everything(settings.seed, deterministic=not settings.jit)
+            teacher = teacher_task.build_model(splits, teacher_settings)
+            teacher_task.fit(teacher, splits, teacher_settings, fit, phase="teacher")
+        teacher_metrics = teacher_task.evaluate(Fitted(teacher, {}), splits, teacher_settings)
 
-        seed_everything(self.settings.seed, deterministic=not self.config.jit)
-        student = model
-        distiller = Distiller(teacher, student, TEMPERATURE, ALPHA)
-        train, val, steps = self.datasets(splits)
-        self.compile_model(distiller, steps)
-        return trainer.fit(distiller, train, val, self.settings.epochs, steps, label="student")
+        seed_everything(settings.seed, deterministic=not settings.jit)
+        distiller = Distiller(teacher, model, TEMPERATURE, ALPHA)
+        train, val, steps = self.datasets(splits, settings)
+        self.compile_model(distiller, settings, steps)
+        history = fit(distiller, train, val, settings.epochs, steps, label="student")
+        return Fitted(model, history, {"teacher": {"eval_accuracy": teacher_metrics["eval_accuracy"],
+                                                   "parameters": int(teacher.count_params())}})
 
-    def evaluate(self, model, splits):
-        model.compile(loss=self.recipe.loss, metrics=["accuracy"])
-        out = super().evaluate(model, splits)
-        out["teacher"] = {"eval_accuracy": self.teacher_metrics["eval_accuracy"],
-                          "parameters": int(self.teacher_parameters)}
-        out["parameter_ratio"] = model.count_params() / self.teacher_parameters
+    def evaluate(self, fitted, splits, settings):
+        fitted.model.compile(loss=self.recipe.loss, metrics=["accuracy"])
+        out = super().evaluate(fitted, splits, settings)
+        teacher = fitted.state["teacher"]
+        out["teacher"] = dict(teacher)
+        out["parameter_ratio"] = fitted.model.count_params() / teacher["parameters"]
         return out
 
     def summary_rows(self, m):

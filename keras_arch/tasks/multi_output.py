@@ -2,6 +2,10 @@
 loss per output: the early-exit CNN (document 002 §3.4, adaptive networks)
 and the digit + parity multitask CNN (document 000 §3.3, document 002 §3.4).
 """
+import os
+
+from keras_arch import plots
+from keras_arch.data.splits import make_dataset
 from keras_arch.reasons import EARLY_EXIT_QUANT, SEVERAL_OUTPUTS
 from keras_arch.tasks.base import Task
 
@@ -23,18 +27,17 @@ class MultiOutputTask(Task):
     def targets(self, y):
         return {name: y for name in self.OUTPUTS}
 
-    def compile_model(self, model, steps_per_epoch):
+    def compile_model(self, model, settings, steps_per_epoch):
         from keras_arch.training.schedules import optimizer_for
         loss = self.recipe.loss
-        model.compile(optimizer=optimizer_for(self.settings, steps_per_epoch),
+        model.compile(optimizer=optimizer_for(settings, steps_per_epoch),
                       loss={name: loss for name in self.OUTPUTS}, loss_weights=dict(self.OUTPUTS),
-                      metrics={name: ["accuracy"] for name in self.OUTPUTS}, jit_compile=self.settings.jit)
+                      metrics={name: ["accuracy"] for name in self.OUTPUTS}, jit_compile=settings.jit)
         return model
 
-    def evaluate(self, model, splits):
-        from keras_arch.data.splits import make_dataset
+    def evaluate(self, fitted, splits, settings):
         split, x, y = splits.eval_split()
-        result = model.evaluate(make_dataset(x, self.targets(y), 256), verbose=0, return_dict=True)
+        result = fitted.model.evaluate(make_dataset(x, self.targets(y), 256), verbose=0, return_dict=True)
         return {f"{split}_{name}_accuracy": float(result[f"{name}_accuracy"]) for name in self.OUTPUTS} | {
             f"{split}_loss": float(result["loss"])}
 
@@ -73,10 +76,10 @@ class EarlyExitTask(MultiOutputTask):
         from keras_arch.models.early_exit import NUM_EXITS
         return {f"exit_{i}": 1.0 for i in range(1, NUM_EXITS + 1)}
 
-    def evaluate(self, model, splits):
+    def evaluate(self, fitted, splits, settings):
         from keras_arch.models.early_exit import tradeoff
         split, x, y = splits.eval_split()
-        rows, flops = tradeoff(model, x, y)
+        rows, flops = tradeoff(fitted.model, x, y)
         by_t = {r["threshold"]: r for r in rows}
         return {"tradeoff": rows, **flops, f"{split}_accuracy_full": by_t[1.0]["accuracy"],
                 f"{split}_accuracy_first_exit": by_t[0.0]["accuracy"]}
@@ -88,8 +91,6 @@ class EarlyExitTask(MultiOutputTask):
                        for r in m["tradeoff"]]
 
     def plots(self, model, splits, metrics, directory):
-        import os
-        from keras_arch import plots
         return [plots.early_exit_tradeoff(metrics["tradeoff"], os.path.join(directory, "early_exit.png"))]
 
     def signatures(self, model):

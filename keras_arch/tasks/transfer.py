@@ -7,7 +7,9 @@ trained from scratch on the same labels for the same number of steps. Reported o
 """
 import numpy as np
 
-from keras_arch.tasks.base import Task
+from keras_arch import registry
+from keras_arch.data.splits import make_dataset, steps_per_epoch
+from keras_arch.tasks.base import Fitted, Task
 
 SOURCE, TARGET = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
 LABELS_PER_CLASS = {"digits": 20, "mnist": 100}
@@ -66,24 +68,21 @@ class TransferTask(Task):
     def extra_settings(self, splits):
         return {"labels_per_class": self.config.labels_per_class or LABELS_PER_CLASS.get(splits.family, 20)}
 
-    def build_model(self, splits):
-        from keras_arch import registry
+    def build_model(self, splits, settings):
         return registry.resolve(self.recipe.builder)(
-            **{**self.settings.builder_kwargs, "input_shape": splits.input_shape, "num_classes": len(SOURCE)})
+            **{**settings.builder_kwargs, "input_shape": splits.input_shape, "num_classes": len(SOURCE)})
 
-    def _phase(self, trainer, model, x, y, epochs, learning_rate, label, steps=None):
-        from keras_arch.data.splits import make_dataset, steps_per_epoch
+    def _phase(self, fit, settings, model, x, y, epochs, learning_rate, label):
         from keras_arch.training.schedules import make_optimizer
-        s = self.settings
+        s = settings
         model.compile(optimizer=make_optimizer(s.optimizer, learning_rate, clipnorm=s.clipnorm),
                       loss=self.recipe.loss, metrics=["accuracy"], jit_compile=s.jit)
         train = make_dataset(x, y, s.batch_size, shuffle=True, seed=s.seed, shift=s.augment_shift, epochs=epochs)
-        return trainer.fit(model, train, None, epochs, steps_per_epoch(len(y), s.batch_size), label=label)
+        return fit(model, train, None, epochs, steps_per_epoch(len(y), s.batch_size), label=label)
 
-    def fit(self, trainer, model, splits):
-        from keras_arch import registry
-        from keras_arch.training.trainer import seed_everything
-        s = self.settings
+    def fit(self, model, splits, settings, fit, start_epoch=0):
+        from keras_arch.training.seeding import seed_everything
+        s = settings
         per_class = s.extras["labels_per_class"]
         split, x_eval, y_eval = splits.eval_split()
         x_src, y_src = subset(splits.x_train, splits.y_train, SOURCE)
@@ -93,42 +92,39 @@ class TransferTask(Task):
         target_epochs = -(-TARGET_STEPS // -(-len(y_few) // s.batch_size))  # per phase
         lr = s.learning_rate
 
-        self._phase(trainer, model, x_src, y_src, s.epochs, lr, "source")
+        self._phase(fit, s, model, x_src, y_src, s.epochs, lr, "source")
         transfer = new_head(model, len(TARGET))
         for layer in trunk_layers(transfer):
             layer.trainable = False
-        frozen_history = self._phase(trainer, transfer, x_few, y_few, target_epochs, lr, "frozen")
+        frozen_history = self._phase(fit, s, transfer, x_few, y_few, target_epochs, lr, "frozen")
         frozen = _accuracy(transfer, x_test, y_test)
         for layer in transfer.layers:
             layer.trainable = True
-        tuned_history = self._phase(trainer, transfer, x_few, y_few, target_epochs, lr / 10, "fine-tuned")
+        tuned_history = self._phase(fit, s, transfer, x_few, y_few, target_epochs, lr / 10, "fine-tuned")
         fine_tuned = _accuracy(transfer, x_test, y_test)
 
         seed_everything(s.seed, deterministic=not s.jit)
         scratch = registry.resolve(self.recipe.builder)(
             **{**s.builder_kwargs, "input_shape": splits.input_shape, "num_classes": len(TARGET)})
-        self._phase(trainer, scratch, x_few, y_few, 2 * target_epochs, lr, "scratch")
-        self.transfer = transfer
-        self.results = {
+        self._phase(fit, s, scratch, x_few, y_few, 2 * target_epochs, lr, "scratch")
+        results = {
             "labels_per_class": per_class, "target_train": len(y_few),
             "source_train": len(y_src), "target_eval": len(y_test),
             "source_accuracy": _accuracy(model, x_src_test, y_src_test), "frozen_trunk_accuracy": frozen,
             "fine_tuned_accuracy": fine_tuned, "scratch_accuracy": _accuracy(scratch, x_test, y_test),
             "target_epochs": target_epochs}
-        self.results["transfer_gain"] = fine_tuned - self.results["scratch_accuracy"]
+        results["transfer_gain"] = fine_tuned - results["scratch_accuracy"]
         # The target phases, one after the other: what --plot draws.
-        return {k: frozen_history[k] + tuned_history[k] for k in frozen_history}
+        history = {k: frozen_history[k] + tuned_history[k] for k in frozen_history}
+        return Fitted(transfer, history, results)
 
-    def serving_model(self, model):
-        return getattr(self, "transfer", model)
+    def evaluate(self, fitted, splits, settings):
+        return dict(fitted.state)
 
-    def evaluate(self, model, splits):
-        return dict(self.results)
-
-    def data_row(self, splits):
-        r, split = self.results, splits.eval_split()[0]
-        return (f"{splits.name}: source digits 0-4 ({r['source_train']} images), target 5-9 "
-                f"({r['labels_per_class']} labels per class), {split} {r['target_eval']} target images")
+    def data_row(self, splits, m):
+        split = splits.eval_split()[0]
+        return (f"{splits.name}: source digits 0-4 ({m['source_train']} images), target 5-9 "
+                f"({m['labels_per_class']} labels per class), {split} {m['target_eval']} target images")
 
     def summary_rows(self, m):
         return [("source accuracy (0-4)", f"{m['source_accuracy']:.4f}"),

@@ -11,6 +11,7 @@ trainer reads that epoch from the backup and starts its data pipeline there.
 import json
 import os
 
+from keras_arch import registry
 from keras_arch.errors import UsageError
 from keras_arch.io import write_atomic
 
@@ -106,7 +107,6 @@ def callbacks(directory, run_info, chief=True):
     and an epoch log (history.csv, appended across restarts)."""
     from keras_arch.backend import keras
     os.makedirs(directory, exist_ok=True)
-    check_same_run(directory, run_info)
     out = [keras.callbacks.BackupAndRestore(os.path.join(directory, BACKUP)),
            keras.callbacks.ModelCheckpoint(os.path.join(directory, BEST), monitor="val_loss",
                                            save_best_only=True, save_weights_only=True)]
@@ -118,7 +118,6 @@ def callbacks(directory, run_info, chief=True):
 
 def load_model(directory):
     """Rebuild the arch recorded in DIR/run.json and load its best weights."""
-    from keras_arch import registry
     run_path, best = os.path.join(directory, RUN), os.path.join(directory, BEST)
     if not os.path.isdir(directory):
         raise UsageError(f"--checkpoint-dir {directory}: no such directory")

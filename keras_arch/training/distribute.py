@@ -18,9 +18,12 @@ import contextlib
 import json
 import os
 
+import tensorflow as tf
+
+from keras_arch.backend import keras
+from keras_arch.config import STRATEGIES
 from keras_arch.errors import UsageError
 
-STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
 GPU_MEMORY_PER_LOGICAL_GPU_MB = 8192
 
 
@@ -29,7 +32,6 @@ def configure_devices(logical_devices=None):
     Must run before TensorFlow creates its context (before any op)."""
     if not logical_devices or logical_devices == 1:
         return
-    import tensorflow as tf
     gpus = tf.config.list_physical_devices("GPU")
     target, make = (gpus[0], lambda: tf.config.LogicalDeviceConfiguration(
         memory_limit=GPU_MEMORY_PER_LOGICAL_GPU_MB)) if gpus else (
@@ -66,7 +68,6 @@ def is_chief():
 
 
 def make_strategy(name="auto"):
-    import tensorflow as tf
     if name not in STRATEGIES:
         raise UsageError(f"unknown --strategy {name!r}; choose from {', '.join(STRATEGIES)}")
     if name == "multi-worker":  # first: collective ops must be set up before TensorFlow's context exists
@@ -99,7 +100,6 @@ def per_replica_batch(global_batch, strategy):
 
 def describe(strategy, options):
     """What ``--metrics-json`` records about the run's distribution."""
-    import tensorflow as tf
     default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
     return {"strategy": options.strategy or "auto",
             "class": "default" if default else type(strategy).__name__,
@@ -109,17 +109,20 @@ def describe(strategy, options):
 
 
 @contextlib.contextmanager
-def scope(options):
+def scope(name="auto", policy="float32"):
     """The strategy scope of a run (a no-op for the default strategy), under
-    the run's mixed-precision policy (``options.precision``, already resolved
-    from "auto" by :func:`keras_arch.precision.resolve`); yields the strategy.
-    The global policy is float32 again afterwards."""
-    import tensorflow as tf
-    from keras_arch.backend import keras
-    mixed = options.precision != "float32"
+    its mixed-precision policy; yields the strategy. The global policy is
+    float32 again afterwards.
+
+    Args:
+        name: the ``--strategy`` (None: auto).
+        policy: the Keras mixed-precision policy, already resolved from
+            "auto" by :func:`keras_arch.precision.resolve`.
+    """
+    mixed = policy != "float32"
     if mixed:
-        keras.mixed_precision.set_global_policy(options.precision)
-    strategy = make_strategy(options.strategy or "auto")
+        keras.mixed_precision.set_global_policy(policy)
+    strategy = make_strategy(name or "auto")
     default = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
     try:
         if default:  # nothing to enter

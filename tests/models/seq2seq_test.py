@@ -63,7 +63,7 @@ def test_attention_learns_reversal_of_long_sequences_and_plain_decoder_does_not(
     (0.84 with cosine decay, 0.11 at a constant rate)."""
     from keras_arch import registry
     from keras_arch.training.schedules import make_optimizer, make_schedule
-    from keras_arch.training.trainer import seed_everything
+    from keras_arch.training.seeding import seed_everything
     recipe = registry.get("seq2seq")
     assert recipe.clipnorm and recipe.lr_schedule == "cosine"
     splits = reversal(n=4000)

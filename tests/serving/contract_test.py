@@ -15,7 +15,6 @@ import tensorflow as tf
 from keras_arch.tasks.base import for_arch
 from keras_arch import registry
 from keras_arch.serving import rest, signatures, warmup
-from keras_arch.serving.servable import sample_inputs
 from tests.conftest import arch_params
 
 ARCHS = arch_params(registry.names())  # one arch per serving path fast, every arch in CI
@@ -69,7 +68,7 @@ def _bad_shapes(value, spec):
 def test_good_warmup_and_batch0_requests_match_the_keras_model(exported, served, arch):
     _, recipe, splits, path = exported[1][arch]
     servable = served(arch)
-    samples = sample_inputs(recipe, splits, 3)
+    samples = for_arch(recipe.name).serving_samples(splits, 3)
     assert sorted(samples) == servable.signature_names
     for signature, inputs in samples.items():
         got = servable.run(signature, inputs)
@@ -85,7 +84,7 @@ def test_good_warmup_and_batch0_requests_match_the_keras_model(exported, served,
 def test_bad_requests_are_refused_with_the_contracts_messages(exported, served, arch):
     _, recipe, splits, _ = exported[1][arch]
     servable = served(arch)
-    for signature, inputs in sample_inputs(recipe, splits, 2).items():
+    for signature, inputs in for_arch(recipe.name).serving_samples(splits, 2).items():
         declared = _declared(exported, arch, signature)
         for name, value in inputs.items():
             spec = declared[name]
@@ -122,7 +121,7 @@ def test_bad_requests_are_refused_with_the_contracts_messages(exported, served, 
 def test_readme_rest_bodies_good_and_bad_through_the_server_path(exported, served, arch, fmt):
     _, recipe, splits, _ = exported[1][arch]
     servable = served(arch)
-    for signature, inputs in sample_inputs(recipe, splits, 2).items():
+    for signature, inputs in for_arch(recipe.name).serving_samples(splits, 2).items():
         body = json.loads(json.dumps(rest.example_body(inputs, fmt, signature)))
         rounded = {k: np.round(v, 4) if v.dtype.kind == "f" else v for k, v in inputs.items()}
         answer = rest.predict(servable, body)

@@ -13,7 +13,6 @@ from keras_arch.errors import UsageError
 from keras_arch.models.cnn import doc001_cnn
 from keras_arch.serving import signatures
 from keras_arch.serving.export import export_servable, load_servable, versions
-from keras_arch.serving.servable import sample_inputs
 from tests.conftest import ROOT, arch_params
 
 ARCHS = arch_params(registry.names())  # one arch per serving path fast, every arch in CI
@@ -74,7 +73,7 @@ def test_two_export_processes_at_once_get_different_versions(tmp_path):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_reload_in_fresh_process_gives_same_outputs(exported, arch, tmp_path):
     model, recipe, splits, path = exported[1][arch]
-    samples = sample_inputs(recipe, splits, 3)
+    samples = for_arch(recipe.name).serving_samples(splits, 3)
     np.savez(tmp_path / "x.npz", **{f"{sig}/{k}": v for sig, inputs in samples.items() for k, v in inputs.items()})
     code = ("import sys, json, numpy as np, tensorflow as tf\n"
             "import tensorflow_text  # text-in exports use TF-Text ops, as the server must have\n"
@@ -107,7 +106,7 @@ def test_saved_model_cli_show_all_and_named_typed_signature(exported, arch):
     assert out.returncode == 0, out.stderr
     default = out.stdout.split("signature_def['serving_default']:")[1].split("signature_def[")[0]
     dtype = {"float32": "DT_FLOAT", "int32": "DT_INT32", "object": "DT_STRING"}
-    for name, value in sample_inputs(recipe, splits, 1)["serving_default"].items():
+    for name, value in for_arch(recipe.name).serving_samples(splits, 1)["serving_default"].items():
         assert f"inputs['{name}'] tensor_info:" in default
         assert f"dtype: {dtype[str(value.dtype)]}" in default
     assert f"outputs['{recipe.serving_output}'] tensor_info:" in default

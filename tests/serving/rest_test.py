@@ -9,7 +9,6 @@ from keras_arch.errors import UsageError
 from keras_arch.export import example_request
 from keras_arch.serving import rest
 from keras_arch.serving import signatures
-from keras_arch.serving.servable import sample_inputs
 from tests.conftest import SERVING_FAST
 
 
@@ -26,7 +25,7 @@ def _signature_cases():
 @pytest.mark.parametrize("arch, signature", _signature_cases())
 def test_readme_request_bodies_map_onto_the_signature(exported, loaded, arch, signature, fmt):
     model, recipe, splits, path = exported[1][arch]
-    inputs = {k: np.asarray(v)[:2] for k, v in sample_inputs(recipe, splits, 2)[signature].items()}
+    inputs = {k: np.asarray(v)[:2] for k, v in for_arch(recipe.name).serving_samples(splits, 2)[signature].items()}
     # The body `python -m keras_arch.export --example-request` prints, through real JSON.
     body = json.loads(json.dumps(rest.example_body(inputs, fmt, signature)))
     answer = rest.predict(loaded(arch), body)
@@ -50,7 +49,7 @@ def test_readme_request_bodies_map_onto_the_signature(exported, loaded, arch, si
 
 def test_example_request_cli_prints_the_same_body(exported):
     _, recipe, splits, _ = exported[1]["cnn"]
-    inputs = sample_inputs(recipe, splits, 2)["serving_default"]
+    inputs = for_arch(recipe.name).serving_samples(splits, 2)["serving_default"]
     assert example_request("cnn", "inputs", "serving_default") == rest.example_body(inputs, "inputs")
 
 

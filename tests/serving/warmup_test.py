@@ -7,7 +7,6 @@ from keras_arch.tasks.base import for_arch
 from keras_arch import registry
 from keras_arch.serving import warmup
 from keras_arch.serving import signatures
-from keras_arch.serving.servable import sample_inputs
 from tests.conftest import arch_params
 
 
@@ -16,7 +15,7 @@ def test_warmup_requests_replay_through_the_loaded_model(exported, loaded, arch)
     import tensorflow as tf
     model, recipe, splits, path = exported[1][arch]
     requests = warmup.read(os.path.join(path, "assets.extra", warmup.WARMUP_FILE))
-    samples = sample_inputs(recipe, splits)
+    samples = for_arch(recipe.name).serving_samples(splits)
     assert sorted((sig, len(next(iter(inputs.values())))) for _, sig, inputs in requests) == sorted(
         (sig, b) for sig in samples for b in (1, 8))
     servable, in_memory = loaded(arch), for_arch(recipe.name).signatures(model)

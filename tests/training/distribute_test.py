@@ -17,7 +17,7 @@ MIRRORED_CHECK = textwrap.dedent("""
     from keras_arch.training import distribute
     distribute.configure_devices(2)  # before TensorFlow initialises
     from keras_arch.config import RunConfig
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     arch, epochs, optimizer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     out = {}
     for strategy in ("one-device", "mirrored"):

@@ -5,7 +5,8 @@ import pytest
 
 from keras_arch.data import kg
 from keras_arch.config import RunConfig
-from keras_arch.tasks.kg import negative_dataset, one_to_n_dataset, train_on_graph
+from keras_arch.data.kg_batches import negative_dataset, one_to_n_dataset
+from keras_arch.tasks.kg import train_on_graph
 from tests.conftest import SHARED_DATA, needs_shared, run_cli
 
 
@@ -77,12 +78,13 @@ def _sparse_graph(entities, triples, seed=0):
 
 def _settings(arch, **asked):
     from keras_arch import registry
+    from keras_arch.config import resolve_settings
     config = RunConfig(**asked)
-    return config.settings(registry.get(arch)), config
+    return resolve_settings(config, registry.get(arch)), config
 
 
 def test_scale_plan_keeps_the_recipe_on_small_graphs(graph):
-    from keras_arch.tasks.kg import scale_plan
+    from keras_arch.tasks.kg_scale import scale_plan
     for arch in ("kg", "kg-distmult", "kg-transe"):
         settings, config = _settings(arch)
         plan = scale_plan(graph, settings, config)
@@ -95,14 +97,15 @@ def test_scale_plan_on_a_large_graph_samples_negatives_for_a_step_budget():
     would score 6,000 x 20,000 x 200 = 2.4e10 > 2e10 per epoch for DistMult
     (dim 200) and the MLP (hidden 200); 1,024 shared negatives, batch 4,096,
     6,000 examples = 2 steps an epoch, 1,500 steps = min(750, recipe's 150) epochs."""
-    from keras_arch.tasks.kg import scale_plan
+    from keras_arch.tasks.kg_scale import scale_plan, validation_triples
     big = _sparse_graph(20000, 3000)
     settings, config = _settings("kg-distmult")
     plan = scale_plan(big, settings, config)
     assert plan["large"] and plan["jit"] and plan["negatives"] == 1024 and plan["batch_size"] == 4096
     assert plan["learning_rate"] == settings.learning_rate == 3e-3
     assert plan["epochs"] == 150 and plan["eval_every"] == 30
-    assert len(plan["valid"]) == 1000 and len({tuple(t) for t in plan["valid"].tolist()}) == 1000
+    valid = validation_triples(big)
+    assert len(valid) == 1000 and len({tuple(t) for t in valid.tolist()}) == 1000
     assert "1024 shared negatives, batch 4096, 150 epochs (300 steps)" in plan["why"]
     settings, config = _settings("kg")  # MLP: 512 negatives, batch 128: 47 steps an epoch, 30,000 steps = 638 -> 150
     plan = scale_plan(big, settings, config)
@@ -125,7 +128,7 @@ def test_scale_plan_on_a_large_graph_samples_negatives_for_a_step_budget():
 
 
 def test_scale_plan_gives_way_to_every_option_asked():
-    from keras_arch.tasks.kg import scale_plan
+    from keras_arch.tasks.kg_scale import scale_plan
     big = _sparse_graph(20000, 30000)
     settings, config = _settings("kg-distmult", negatives=0)  # 1-N as asked: the recipe's batch
     plan = scale_plan(big, settings, config)
@@ -158,8 +161,8 @@ def test_run_kg_on_umls_reaches_the_published_range(tmp_path):
 
 
 def test_negatives_zero_asks_for_one_to_n_and_a_negative_count_is_refused(capsys):
-    from keras_arch import run
-    assert run.build_parser().parse_args(["kg", "--negatives", "0"]).negatives == 0
+    from keras_arch import options, run
+    assert options.build_parser().parse_args(["kg", "--negatives", "0"]).negatives == 0
     assert run.main(["kg", "--negatives", "-1"]) == 2
     err = capsys.readouterr().err
     assert "expected a non-negative integer, got -1" in err and "Traceback" not in err
@@ -176,8 +179,8 @@ def test_a_large_graph_builds_the_planned_model():
                                 ({"hidden": 16}, (16, 0.0, 0.0))):
         task = KGTask(registry.get("kg"), RunConfig(quiet=True), big, builder_kwargs=overrides)
         splits = task.load_data()
-        settings = task.resolve(splits)
-        scorer = task.build_model(splits).get_layer("scorer")
+        settings = task.settings(splits)
+        scorer = task.build_model(splits, settings).get_layer("scorer")
         assert (scorer.hidden, scorer.dropout, scorer.hidden_dropout) == expected
         assert settings.builder_kwargs["hidden_dropout"] == 0.0 and settings.extras["negatives"] == 512
         assert ("hidden 50" in settings.extras["scale"]) == (overrides != {"hidden": 16})

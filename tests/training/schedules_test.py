@@ -94,9 +94,9 @@ def test_every_schedule_and_optimizer_builds():
 
 def test_the_trainer_clips_as_the_recipe_says():
     from keras_arch import registry
-    from keras_arch.config import RunConfig
+    from keras_arch.config import RunConfig, resolve_settings
     from keras_arch.training.schedules import optimizer_for
-    settings = RunConfig().settings(registry.get("seq2seq"))
+    settings = resolve_settings(RunConfig(), registry.get("seq2seq"))
     assert settings.clipnorm == 1.0
     assert optimizer_for(settings, 10).global_clipnorm == pytest.approx(1.0)
-    assert optimizer_for(RunConfig().settings(registry.get("cnn")), 10).global_clipnorm is None
+    assert optimizer_for(resolve_settings(RunConfig(), registry.get("cnn")), 10).global_clipnorm is None

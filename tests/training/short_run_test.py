@@ -1,7 +1,7 @@
 """A run shorter than its recipe needs on that data is warned about, once,
 before training (the transformer on generated reviews: README, Short runs)."""
 from keras_arch import registry
-from keras_arch.training.trainer import short_run_warning
+from keras_arch.training.train_lib import short_run_warning
 
 
 def test_the_transformer_warns_below_three_epochs_on_generated_reviews_only():

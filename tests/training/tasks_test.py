@@ -7,7 +7,7 @@ import os
 import pytest
 
 from keras_arch import options, registry
-from keras_arch.config import RunConfig
+from keras_arch.config import RunConfig, resolve_settings
 from keras_arch.tasks.base import Task, for_arch, task_class
 from tests.conftest import run_cli
 
@@ -27,17 +27,17 @@ def test_every_recipe_names_a_task_and_every_refusal_has_a_reason():
 
 def test_settings_resolve_the_recipe_for_the_data_family():
     recipe = registry.get("cnn")
-    digits = RunConfig().settings(recipe, "digits")
+    digits = resolve_settings(RunConfig(), recipe, "digits")
     assert (digits.epochs, digits.batch_size, digits.warmup_epochs, digits.augment_shift) == (30, 32, 1, 2)
-    mnist = RunConfig(epochs=2).settings(recipe, "mnist")
+    mnist = resolve_settings(RunConfig(epochs=2), recipe, "mnist")
     assert (mnist.epochs, mnist.batch_size, mnist.augment_shift) == (2, 128, 0)
-    kg = RunConfig().settings(registry.get("kg"), "family")
+    kg = resolve_settings(RunConfig(), registry.get("kg"), "family")
     assert kg.builder_kwargs["hidden"] == 100 and kg.builder_kwargs["dim"] == 100  # by_data over the recipe's
 
 
 def test_a_python_caller_gets_the_same_refusal_as_the_command_line():
     from keras_arch.errors import UsageError
-    from keras_arch.training.trainer import train
+    from keras_arch.training.train_lib import train
     with pytest.raises(UsageError, match="--tflite is not supported for kg: several inputs"):
         train("kg", RunConfig(tflite="/tmp/x.tflite"))
 
@@ -74,18 +74,33 @@ def test_multi_output_tasks_checkpoint_and_train_full_batch(tmp_path):
     assert m["config"]["batch_size"] == m["data"]["train"]
 
 
-def test_the_transfer_task_exports_the_fine_tuned_five_class_model():
+def test_the_transfer_task_hands_on_the_fine_tuned_five_class_model():
+    """What the run evaluates, compresses and exports is ``Fitted.model``:
+    for transfer the model with the new 5-9 head, not the 0-4 source model
+    it was built from (fits replaced by a stand-in: nothing trains)."""
     task = for_arch("transfer", RunConfig(epochs=1))
-    sentinel = object()
-    task.transfer = sentinel
-    assert task.serving_model("source model") is sentinel
+    splits = task.load_data()
+    settings = task.settings(splits)
+    source = task.build_model(splits, settings)
+    labels = []
+
+    def fit(model, train, val, epochs, steps, label="train", **_):
+        labels.append(label)
+        return {"loss": [1.0] * epochs}
+
+    fitted = task.fit(source, splits, settings, fit)
+    assert labels == ["source", "frozen", "fine-tuned", "scratch"]
+    assert fitted.model is not source and fitted.model.name == "transfer"
+    assert fitted.model.output_shape == (None, 5) and fitted.model.input is source.input
+    assert len(fitted.history["loss"]) == 2 * fitted.state["target_epochs"]
+    assert task.evaluate(fitted, splits, settings) == fitted.state
 
 
 @pytest.mark.parametrize("jit", [False, True])
 def test_bert_fine_tuning_compiles_with_xla_exactly_under_jit(jit):
     from keras_arch.models import bert_classifier as bc
     task = for_arch("bert", RunConfig(jit=jit))
-    task.settings = task.config.settings(task.recipe, "generated", **task.extra_settings(None))
-    model = task.compile_model(bc.bert_classifier(num_classes=2, pretrained=None), steps_per_epoch=4)
+    settings = resolve_settings(task.config, task.recipe, "generated", extras=task.extra_settings(None))
+    model = task.compile_model(bc.bert_classifier(num_classes=2, pretrained=None), settings, steps_per_epoch=4)
     assert model.jit_compile is jit
     assert type(model.optimizer).__name__ == "AdamW" and model.optimizer.global_clipnorm == 1.0
