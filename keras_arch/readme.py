@@ -110,9 +110,16 @@ BLOCKS = {
 }
 
 
-def stale(names=None, root=ROOT, write=False):
+def stale(names=None, root=None, write=False):
     """The (file, block) pairs whose table differs from what renders now;
-    with ``write``, rewrite them (atomically) too."""
+    with ``write``, rewrite them (atomically) too.
+
+    Args:
+        names: the blocks to look at (default: all).
+        root: the repository root (default: this checkout's).
+        write: rewrite the stale blocks.
+    """
+    root = root or ROOT
     out = []
     for name in names or BLOCKS:
         spec = BLOCKS[name]

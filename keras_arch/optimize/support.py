@@ -109,3 +109,12 @@ def render(table, lang="en"):
     for name, cells in table.items():
         lines.append(f"| `{name}` | " + " | ".join(cells[c].replace("|", "/") for c in COLUMNS) + " |")
     return "\n".join(lines)
+
+
+def parse(block):
+    """{arch: {column: cell}} from a rendered table: the inverse of ``render``."""
+    table = {}
+    for row in block.splitlines()[2:]:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        table[cells[0].strip("`")] = dict(zip(COLUMNS, cells[1:]))
+    return table
