@@ -35,12 +35,12 @@ def peer_model(num_labels=2):
     """The peer: transformers' own TFBertForSequenceClassification on the same
     packaged all-MiniLM-L6-v2 weights (loaded the torch-free way keras_arch
     uses), compiled with the same AdamW schedule, clipping and loss (on logits)."""
+    import transformers  # the peer only: keras_arch's own BERT path never imports it
     from safetensors.numpy import load_file
     from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
-    from keras_arch.models.bert_classifier import default_pretrained_dir, transformers_for_tf
     from keras_arch.backend import keras
+    from keras_arch.models.bert_config import default_pretrained_dir
     from keras_arch.training.schedules import make_optimizer, make_schedule
-    transformers = transformers_for_tf()
     directory = default_pretrained_dir()
     config = transformers.BertConfig.from_pretrained(directory, num_labels=num_labels)
     verbosity = transformers.logging.get_verbosity()

@@ -27,10 +27,13 @@ MODULES = (
     "keras_arch.layers.er_mlp_scorer",
     "keras_arch.layers.mixture_of_experts",
     "keras_arch.layers.multi_head_self_attention",
+    "keras_arch.layers.position_embedding",
+    "keras_arch.layers.scaled_dot_product_attention",
     "keras_arch.layers.token_and_position_embedding",
     "keras_arch.layers.transe_scorer",
     "keras_arch.layers.transformer_encoder_block",
     "keras_arch.layers.weighted_fusion",
+    "keras_arch.optimize.quantize_configs",  # in a saved quantization-aware model
     "keras_arch.training.schedules",  # WarmupCosine, WarmupLinear (in a saved optimizer)
     "keras_arch.losses",  # symmetric_infonce (a saved loss)
 )

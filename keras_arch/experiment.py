@@ -58,4 +58,6 @@ def prepare(arch, config=None, task=None):
     paths.check_outputs(config, arch)
     if config.checkpoint_dir:
         checkpoints.check_arch(config.checkpoint_dir, arch)
-    return Experiment(recipe, task if task is not None else task_class(recipe, config), config)
+    task = task if task is not None else task_class(recipe, config)
+    task.check()
+    return Experiment(recipe, task, config)

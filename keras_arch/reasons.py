@@ -1,4 +1,4 @@
-"""Why an option is refused, in the words README's arch x option table shows
+"""Why an option is refused, in the words the arch x option table (docs/options.md) shows
 (short: they are table cells). Compression ones quote the support matrix
 (keras_arch/optimize/support.py) where it says "no". Imported by the tasks and
 by the recipes (``Recipe.refused``); imports nothing."""
@@ -10,7 +10,6 @@ TRANSFER_ONLY = "transfer only"
 GENERATED = "generated data only"
 NO_COMPRESSION = "needs --qat, --tflite or --prune, all refused here"
 SEVERAL_INPUTS = "several inputs; the TFLite path converts one-input models (support matrix)"
-SUBCLASSED = "TFBertModel is a subclassed model; tfmot wraps functional layers only (support matrix)"
 EARLY_EXIT_QUANT = "tfmot finds no layer to quantize (support matrix)"
 ATTENTION_INT8 = "TF's int8 converter crashes on Embedding+LSTM+Attention (support matrix)"
 SEVERAL_OUTPUTS = "the compression stages fine-tune and score one softmax output; this model has several"

@@ -7,7 +7,7 @@ one that trains differently names its Task (``keras_arch/tasks/``).
 from keras_arch.reasons import ATTENTION_INT8, GENERATED, SEVERAL_INPUTS
 from keras_arch.recipe import Recipe, register
 
-# Why an arch refuses an option its task honours (README's option table).
+# Why an arch refuses an option its task honours (docs/options.md's table).
 GENERATED_ONLY = {"--data-dir": GENERATED, "--test-dir": GENERATED}
 
 IMAGES = "keras_arch.data.images:load"

@@ -33,7 +33,7 @@ def test_one_notebook_per_document_committed_with_figures_and_no_error():
 
 FORMULA_CHECKS = {"000": 1, "001": 6, "002": 4, "003": 6, "004": 7}
 
-# Log lines keras_arch silences at the source (keras_arch/quiet.py, bert_classifier.transformers_for_tf).
+# Log lines the notebooks' keras_arch.quiet.enable() silences (keras_arch/quiet.py).
 NOISE = ("cudart_stub", "absl::InitializeLog", "cpu_feature_guard", "INFO:tensorflow", "XNNPACK", "TqdmWarning",
          "triggered tf.function retracing", "cuInit", "Gradients do not exist", "GlorotUniform",
          "TensorFlow classes are deprecated")

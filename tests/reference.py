@@ -177,3 +177,45 @@ def mixture_of_experts(tokens, valid, router, w1, b1, w2, b2, top_k, capacity_fa
     return {"output": out, "capacity": capacity, "experts": choices, "gates": gates, "kept": kept,
             "dropped": dropped, "load": np.array(taken) / count, "aux_loss": alpha * n * np.sum(f * mean_p),
             "probabilities": p}
+
+
+def gelu(x):
+    """BERT's exact GELU: x Phi(x) = x (1 + erf(x / sqrt 2)) / 2."""
+    from scipy.special import erf
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def bert_encoder(tensors, input_ids, attention_mask, token_type_ids, num_heads, eps=1e-12):
+    """The BERT encoder's last hidden state from Hugging Face-named weights in
+    PyTorch's layout (a Linear's weight is (out, in): y = x W^T + b), one
+    example and one head at a time:
+
+        h_0 = LN(E_tok[x] + E_pos[t] + E_seg[s])
+        a = LN(h + (concat_heads softmax(q k^T / sqrt(d_k) over real keys) v) W_o^T + b_o)
+        h' = LN(a + GELU(a W_1^T + b_1) W_2^T + b_2)
+    """
+    t = {k: np.asarray(v, np.float64) for k, v in tensors.items()}
+    batch, time = input_ids.shape
+    layers = sorted({int(k.split(".")[2]) for k in t if k.startswith("encoder.layer.")})
+    linear = lambda x, name: x @ t[name + ".weight"].T + t[name + ".bias"]  # noqa: E731
+    norm = lambda x, name: layer_norm(x, t[name + ".weight"], t[name + ".bias"], eps)  # noqa: E731
+    out = np.zeros((batch, time, t["embeddings.word_embeddings.weight"].shape[1]))
+    for b in range(batch):
+        h = (t["embeddings.word_embeddings.weight"][input_ids[b]] + t["embeddings.position_embeddings.weight"][:time]
+             + t["embeddings.token_type_embeddings.weight"][token_type_ids[b]])
+        h = norm(h, "embeddings.LayerNorm")
+        real = np.flatnonzero(attention_mask[b])
+        for i in layers:
+            p = f"encoder.layer.{i}."
+            q, k, v = (linear(h, p + f"attention.self.{n}") for n in ("query", "key", "value"))
+            d_k = q.shape[1] // num_heads
+            heads = []
+            for head in range(num_heads):
+                cols = slice(head * d_k, (head + 1) * d_k)
+                scores = q[:, cols] @ k[real, cols].T / math.sqrt(d_k)  # (time, real keys): pads left out
+                heads.append(softmax(scores, axis=1) @ v[real, cols])
+            a = norm(h + linear(np.concatenate(heads, axis=1), p + "attention.output.dense"), p + "attention.output.LayerNorm")
+            f = linear(gelu(linear(a, p + "intermediate.dense")), p + "output.dense")
+            h = norm(a + f, p + "output.LayerNorm")
+        out[b] = h
+    return out

@@ -33,6 +33,8 @@ class InGraphBertTokenizer(tf.Module):
 
     def __init__(self, vocab, max_length=128):
         super().__init__()
+        if max_length < 3:  # [CLS] ... [SEP] around at least one word piece
+            raise ValueError(f"max_length must be at least 3, got {max_length}")
         self.max_length = max_length
         self.tokenizer = tf_text.FastBertTokenizer(vocab, token_out_type=tf.int32, unknown_token="[UNK]")
         self.cls_id, self.sep_id, self.pad_id = vocab.index(CLS), vocab.index(SEP), vocab.index(PAD)

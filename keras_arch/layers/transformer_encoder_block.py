@@ -11,7 +11,7 @@ Two placements of the norms (``norm_first``):
   it sees the raw embeddings (Keras starts them in ±0.05), so its scores and
   their gradients start near zero: on the generated reviews a post-norm
   classifier sat on the sentiment-word-only plateau (0.56-0.59) for 250
-  steps, pre-norm leaves it within 100-200 (README "Short runs").
+  steps, pre-norm leaves it within 100-200 (docs/short-runs.md).
 
 ``feed_forward`` may be any layer mapping (batch, time, d_model) to the same
 shape, e.g. a mixture of experts."""

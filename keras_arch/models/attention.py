@@ -22,7 +22,7 @@ def doc000_attention_classifier(vocab_size=10_000, num_classes=10, embed_dim=64,
         vocab_size: rows of the embedding (document: 10000).
         num_classes: softmax width.
         embed_dim: embedding width (document: 64; the recipe uses 128 on
-            real sentences, README "Benchmarks", text_attention).
+            real sentences: docs/measurements.md, text_attention).
         units: LSTM width (document: 64).
         input_shape: ignored (sequences of any length).
         word_vectors: optional initial embedding matrix (vocab_size, embed_dim),
@@ -64,7 +64,7 @@ def transformer_classifier(vocab_size=10_000, num_classes=2, input_shape=(50,), 
     pooling, softmax head. The document shows only the attention; the block
     around it is pre-norm with a final LayerNorm (GPT-2, ViT) and the position
     table starts at zero: together they take the generated reviews from a
-    0.56 plateau at 3 epochs to 0.9-1.0 (README "Short runs").
+    0.56 plateau at 3 epochs to 0.9-1.0 (docs/short-runs.md).
 
     Args:
         vocab_size: token table rows (id 0 is padding, masked throughout).

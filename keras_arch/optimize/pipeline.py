@@ -1,36 +1,43 @@
 """The --prune S / --qat / --tflite PATH stages of ``run``, in that order,
-each fine-tuned briefly and measured on the same evaluation split."""
+each fine-tuned briefly and measured on the same evaluation split.
+
+The data come through the run's task (:meth:`keras_arch.tasks.base.Task.dataset`):
+images and token ids as they are, BERT's raw sentences through its in-graph
+tokenizer, so every stage (and the TFLite models) sees what the Keras model sees.
+"""
 import numpy as np
 
-from keras_arch.data.splits import make_dataset
 from keras_arch.io import write_atomic
 from keras_arch.paths import tflite_float_path
 
 
-def _evaluate(model, x, y, batch_size):
-    return float(model.evaluate(make_dataset(x, y, batch_size), verbose=0)[1])
+def _evaluate(model, task, splits, settings):
+    _, x, y = splits.eval_split()
+    return float(model.evaluate(task.dataset(x, y, settings), verbose=0, return_dict=True)["accuracy"])
 
 
-def _fine_tune(model, settings, splits, epochs, loss, callbacks=(), verbose=0):
-    """Short fine-tuning at a tenth of the recipe's learning rate, constant."""
-    from keras_arch.training.schedules import compile_model
+def _fine_tune(model, task, settings, splits, epochs, callbacks=(), verbose=0):
+    """Short fine-tuning at a tenth of the recipe's learning rate, constant
+    (the task's compile: BERT keeps AdamW with its warmup and decay)."""
     tune = settings.replace(learning_rate=settings.learning_rate * 0.1, lr_schedule="constant",
                             epochs=epochs, warmup_epochs=0)
-    steps = -(-len(splits.y_train) // settings.batch_size)
-    compile_model(model, tune, steps, loss)
-    train = make_dataset(splits.x_train, splits.y_train, settings.batch_size, shuffle=True,
-                         seed=settings.seed, shift=settings.augment_shift)
-    model.fit(train, epochs=epochs, verbose=verbose, callbacks=list(callbacks))
+    train, _, steps = task.datasets(splits, tune)
+    task.compile_model(model, tune, steps)
+    model.fit(train, epochs=epochs, steps_per_epoch=steps, verbose=verbose, callbacks=list(callbacks))
     return model
 
 
-def compress(model, recipe, settings, splits, config, verbose=0):
+def _numpy_batches(task, x, y, settings, batch_size):
+    return task.dataset(x, y, settings, batch_size=batch_size).as_numpy_iterator()
+
+
+def compress(model, task, settings, splits, config, verbose=0):
     """The stages ``config`` asks for (--prune, --qat, --tflite), each
     measured on the evaluation split.
 
     Args:
         model: the trained Keras model.
-        recipe: the arch's recipe (its loss, its TFLite batch).
+        task: the run's task (its data pipeline, compile and loss).
         settings: the run's resolved :class:`keras_arch.config.Settings`.
         splits: the run's data.
         config: the run's :class:`keras_arch.config.RunConfig` (prune, qat,
@@ -40,31 +47,30 @@ def compress(model, recipe, settings, splits, config, verbose=0):
     Returns:
         (final Keras model, {stage: metrics}).
     """
-    return compress_model(model, recipe, settings, splits, prune=config.prune, qat=config.qat,
+    return compress_model(model, task, settings, splits, prune=config.prune, qat=config.qat,
                           tflite=config.tflite, epochs=config.compress_epochs or 2, logdir=config.logdir,
                           verbose=verbose, per_channel=config.per_channel)
 
 
-def compress_model(model, recipe, settings, splits, prune=None, qat=False, tflite=None, epochs=2,
+def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=None, epochs=2,
                    logdir=None, verbose=0, per_channel=False):
-    """Returns (final Keras model, {stage: metrics})."""
+    """Returns (final Keras model, {stage: metrics}); arguments as :func:`compress`'s."""
     from keras_arch.optimize import prune as prune_lib
     from keras_arch.optimize import qat as qat_lib
     from keras_arch.optimize import tflite as tflite_lib
-    _, x_eval, y_eval = splits.eval_split()
-    bs = settings.batch_size
-    stages = {"baseline": {"accuracy": _evaluate(model, x_eval, y_eval, bs),
+    loss = task.recipe.loss
+    stages = {"baseline": {"accuracy": _evaluate(model, task, splits, settings),
                            "gzip_bytes": prune_lib.gzip_size(model), "parameters": model.count_params()}}
     current = model
     if prune:
-        steps = -(-len(splits.y_train) // bs) * epochs
+        steps = task.datasets(splits, settings.replace(epochs=epochs))[2] * epochs
         pruned = prune_lib.prunable_copy(current, prune, end_step=int(steps * 0.7))
-        _fine_tune(pruned, settings, splits, epochs, recipe.loss, prune_lib.callbacks(logdir), verbose)
+        _fine_tune(pruned, task, settings, splits, epochs, prune_lib.callbacks(logdir), verbose)
         current = prune_lib.strip(pruned)
-        current.compile(loss=recipe.loss, metrics=["accuracy"])
+        current.compile(loss=loss, metrics=["accuracy"])
         per_layer = prune_lib.layer_sparsity(current)
         pruned_layers = [n for n, s in per_layer.items() if s > 0]
-        stages["pruned"] = {"target_sparsity": prune, "accuracy": _evaluate(current, x_eval, y_eval, bs),
+        stages["pruned"] = {"target_sparsity": prune, "accuracy": _evaluate(current, task, splits, settings),
                             "sparsity": prune_lib.overall_sparsity(current, pruned_layers),
                             "layer_sparsity": per_layer, "gzip_bytes": prune_lib.gzip_size(current)}
     if qat:
@@ -75,8 +81,8 @@ def compress_model(model, recipe, settings, splits, prune=None, qat=False, tflit
             current = fold_batch_norm(current)
         quantized, float_layers = qat_lib.quantize(current, preserve_sparsity=bool(prune),
                                                    per_channel=per_channel)
-        _fine_tune(quantized, settings, splits, max(1, epochs // 2), recipe.loss, verbose=verbose)
-        stage = {"accuracy": _evaluate(quantized, x_eval, y_eval, bs), "float_layers": float_layers,
+        _fine_tune(quantized, task, settings, splits, max(1, epochs // 2), verbose=verbose)
+        stage = {"accuracy": _evaluate(quantized, task, splits, settings), "float_layers": float_layers,
                  "preserve_sparsity": bool(prune)}
         if prune:
             stage["layer_sparsity"] = quantized_sparsity(quantized)
@@ -85,20 +91,25 @@ def compress_model(model, recipe, settings, splits, prune=None, qat=False, tflit
         stages["qat"] = stage
         current = quantized
     if tflite:
-        batch = recipe.tflite_batch
-        rep = splits.x_train[:200]
+        batch = task.recipe.tflite_batch
+        _, x_eval, y_eval = splits.eval_split()
+        representative = [x for x, _ in _numpy_batches(task, splits.x_train[:200], splits.y_train[:200], settings,
+                                                       batch or 1)]
+        representative = [x if isinstance(x, dict) else {tflite_lib.input_names(current)[0]: x}
+                          for x in representative]
         float_bytes = tflite_lib.convert(model if qat else current, batch_size=batch)
-        int8_bytes = tflite_lib.convert(current, int8=True, representative=rep, batch_size=batch,
+        int8_bytes = tflite_lib.convert(current, int8=True, representative=representative, batch_size=batch,
                                         per_channel=per_channel)
         write_atomic(tflite, int8_bytes)
         write_atomic(tflite_float_path(tflite), float_bytes)
+        score = lambda content: tflite_lib.accuracy(  # noqa: E731
+            content, _numpy_batches(task, x_eval, y_eval, settings, batch or 256))
         stages["tflite"] = {
             "int8_path": tflite, "float_path": tflite_float_path(tflite),
             "int8_bytes": len(int8_bytes), "float_bytes": len(float_bytes),
             "int8_gzip_bytes": prune_lib.bytes_gzip_size(int8_bytes),
             "size_ratio": len(int8_bytes) / len(float_bytes),
-            "int8_accuracy": tflite_lib.accuracy(int8_bytes, x_eval, y_eval, batch or 256),
-            "float_accuracy": tflite_lib.accuracy(float_bytes, x_eval, y_eval, batch or 256)}
+            "int8_accuracy": score(int8_bytes), "float_accuracy": score(float_bytes)}
     return current, stages
 
 

@@ -1,20 +1,42 @@
 """Quantization-aware training (document 002 §3.2, which shows it with PyTorch
 APIs that do not exist: torch.quantization.q_module, torch.nn.QLinear).
 
-tfmot's default 8-bit scheme rejects some layers outright (LSTM, Conv1D,
-Attention, AdditiveAttention, MultiHeadAttention, LayerNormalization,
-Embedding) and BatchNormalization that follows an activated convolution. Such
-layers are annotated with :class:`PassThroughQuantizeConfig` and stay float;
-:func:`quantize` reports which.
+tfmot's default 8-bit registry leaves some layers out (Embedding,
+LayerNormalization, LSTM, Conv1D, Attention, AdditiveAttention,
+MultiHeadAttention, custom layers) and rejects BatchNormalization that follows
+an activated convolution. Where LiteRT runs the layer in int8, keras_arch
+gives it a real config (:data:`CONFIGS`, :mod:`keras_arch.optimize.quantize_configs`:
+the embedding tables, LayerNorm, the BERT attention core); a weightless
+slice such as BERT's [CLS] is left as it is (it keeps its input's
+quantization). The rest is annotated with :class:`PassThroughQuantizeConfig`
+and stays float; :func:`quantize` reports which, and why.
 """
 import tensorflow_model_optimization as tfmot
+from tensorflow_model_optimization.python.core.quantization.keras.default_8bit.default_8bit_quantize_configs import (
+    NoOpQuantizeConfig)
 
 from keras_arch.backend import keras
+from keras_arch.layers.position_embedding import PositionEmbedding
+from keras_arch.layers.scaled_dot_product_attention import ScaledDotProductAttention
 from keras_arch.optimize import schemes
 from keras_arch.optimize.passthrough_quantize_config import PassThroughQuantizeConfig
+from keras_arch.optimize.quantize_configs import EmbeddingQuantizeConfig, OutputQuantizeConfig
 
 qk = tfmot.quantization.keras
-CUSTOM_OBJECTS = {"PassThroughQuantizeConfig": PassThroughQuantizeConfig}
+CUSTOM_OBJECTS = {"PassThroughQuantizeConfig": PassThroughQuantizeConfig, "NoOpQuantizeConfig": NoOpQuantizeConfig,
+                  "EmbeddingQuantizeConfig": EmbeddingQuantizeConfig, "OutputQuantizeConfig": OutputQuantizeConfig}
+
+# Layers outside TFMOT's default registry that LiteRT runs in int8, and their configs.
+CONFIGS = ((keras.layers.Embedding, EmbeddingQuantizeConfig), (PositionEmbedding, EmbeddingQuantizeConfig),
+           (keras.layers.LayerNormalization, OutputQuantizeConfig), (ScaledDotProductAttention, OutputQuantizeConfig))
+def own_config(layer):
+    """keras_arch's quantize config for ``layer`` (None: TFMOT's registry or pass-through)."""
+    if type(layer).__name__ == "SlicingOpLambda":  # x[:, 0]: BERT's [CLS]
+        return NoOpQuantizeConfig()
+    for cls, config in CONFIGS:
+        if isinstance(layer, cls):
+            return config()
+    return None
 
 
 def scope():
@@ -43,7 +65,7 @@ def float_layers(model):
             # transforms, not the registry; it fails after an activated conv.
             if _activated_conv_feeds(layer):
                 out[layer.name] = "BatchNormalization after an activated convolution"
-        elif not registry.supports(layer):
+        elif own_config(layer) is None and not registry.supports(layer):
             out[layer.name] = f"{type(layer).__name__} is not supported by the default 8-bit scheme"
     return out
 
@@ -58,7 +80,7 @@ def annotate(model):
         new = layer.__class__.from_config(layer.get_config())
         if layer.name in passthrough:
             return qk.quantize_annotate_layer(new, quantize_config=PassThroughQuantizeConfig())
-        return qk.quantize_annotate_layer(new)
+        return qk.quantize_annotate_layer(new, quantize_config=own_config(layer))
 
     annotated = keras.models.clone_model(model, clone_function=clone)
     annotated.set_weights(model.get_weights())

@@ -12,7 +12,7 @@ from keras_arch import registry
 from keras_arch.markdown import header
 
 COLUMNS = ("QAT", "pruning", "pruning-preserving QAT", "TFLite float", "TFLite int8", "SavedModel")
-# The header row of each README, by language (the cells are the same in both).
+# The header row by language (the cells are the same in both).
 HEADERS = {
     "en": ("arch",) + COLUMNS,
     "zh": ("arch", "量化感知训练 (QAT)", "剪枝 (pruning)", "保留稀疏的 QAT (pruning-preserving QAT)",

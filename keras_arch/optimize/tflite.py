@@ -1,7 +1,15 @@
 """TFLite export (float and full-integer int8) and evaluation with the LiteRT
-interpreter from ai-edge-litert (tf.lite.Interpreter is deprecated)."""
+interpreter from ai-edge-litert (tf.lite.Interpreter is deprecated).
+
+Models with several inputs (BERT's input_ids, attention_mask and
+token_type_ids) convert and run like one-input models: the TFLite model's
+``serving_default`` signature takes the Keras model's inputs by name, the
+representative data are dicts of arrays, and :class:`TFLiteModel` is fed a
+dict (or, for one input, an array).
+"""
 import argparse
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -16,58 +24,96 @@ class ConversionError(RuntimeError):
     """The TFLite converter failed or crashed."""
 
 
-def convert(model, int8=False, representative=None, batch_size=None, per_channel=False):
-    """TFLite flatbuffer bytes. ``int8``: full-integer quantization with int8
-    outputs (and int8 inputs for float inputs), calibrated on ``representative``
-    (a QAT model's ranges were learned). ``batch_size`` fixes the batch
-    dimension for layers that need it (LSTM).
+def input_names(model):
+    """The Keras model's input names (the TFLite signature's, in that order)."""
+    return [i.name.split(":")[0] for i in model.inputs]
+
+
+def _as_dict(model, x):
+    """{input name: array} for a model's inputs given as a dict or (one input) an array."""
+    names = input_names(model)
+    return dict(x) if isinstance(x, dict) else {names[0]: x}
+
+
+def convert(model, int8=False, representative=None, batch_size=None, per_channel=False, float_fallback=False):
+    """TFLite flatbuffer bytes.
+
+    Args:
+        model: a tf_keras model (one input, or several named inputs).
+        int8: full-integer quantization with int8 outputs (and int8 inputs
+            for float inputs; integer inputs such as token ids stay int32),
+            calibrated on ``representative`` (a QAT model's fake-quant ranges
+            are used where it has them).
+        representative: calibration inputs: an array of examples (one
+            input), or a list of {input name: array} batches.
+        batch_size: fixes the batch dimension for layers that need it (LSTM);
+            other dimensions stay as the model has them (a sequence length
+            may vary).
+        per_channel: quantize conv kernels per channel.
+        float_fallback: let ops without an int8 kernel stay float (default:
+            every op int8, or the conversion fails).
 
     The converter runs in a child process: on some graphs (Embedding + LSTM +
     Attention, full int8) TF 2.21's quantizer segfaults, which must not take
     down a training run; a crash becomes a ConversionError naming the signal.
     """
-    specs = [tf.TensorSpec([batch_size, *i.shape[1:]], i.dtype, name=i.name.split(":")[0]) for i in model.inputs]
-    fn = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False))
+    names = input_names(model)
+    specs = [tf.TensorSpec([batch_size, *i.shape[1:]], i.dtype, name=n) for i, n in zip(model.inputs, names)]
+    nested = isinstance(model._nested_inputs, dict)  # called with a dict, like the Keras model
+
+    @tf.function
+    def serve(*xs):
+        inputs = dict(zip(names, xs)) if nested else (list(xs) if len(xs) > 1 else xs[0])
+        return model(inputs, training=False)
+
     with tempfile.TemporaryDirectory() as d:
         tf.saved_model.save(model, os.path.join(d, "model"),
-                            signatures={"serving_default": fn.get_concrete_function(*specs)})
+                            signatures={"serving_default": serve.get_concrete_function(*specs)})
         args = [sys.executable, "-m", "keras_arch.optimize.tflite", d]
         if int8:
             args.append("--int8")
             if per_channel:
                 args.append("--per-channel")
+            if float_fallback:
+                args.append("--float-fallback")
             if representative is not None:
-                np.save(os.path.join(d, "representative.npy"), np.asarray(representative[:200]))
-                args += ["--batch", str(batch_size or 1)]
+                samples = (list(representative) if isinstance(representative, list)
+                           else [{names[0]: np.asarray(representative[i:i + (batch_size or 1)])}
+                                 for i in range(0, min(len(representative), 200), batch_size or 1)])
+                with open(os.path.join(d, "representative.pkl"), "wb") as f:
+                    pickle.dump([{k: np.asarray(v) for k, v in s.items()} for s in samples], f)
         proc = subprocess.run(args, capture_output=True, text=True)
         if proc.returncode < 0:
             raise ConversionError(f"the TFLite converter crashed (signal {-proc.returncode})")
         if proc.returncode != 0:
-            lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+            lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
             raise ConversionError(lines[-1] if lines else f"the TFLite converter exited {proc.returncode}")
         with open(os.path.join(d, "model.tflite"), "rb") as f:
             return f.read()
 
 
 def _convert_main(argv=None):
-    """Child process: python -m keras_arch.optimize.tflite DIR [--int8 [--per-channel] [--batch N]]."""
+    """Child process: python -m keras_arch.optimize.tflite DIR [--int8 [--per-channel] [--float-fallback]]."""
     p = argparse.ArgumentParser(allow_abbrev=False)
     p.add_argument("dir")
     p.add_argument("--int8", action="store_true")
     p.add_argument("--per-channel", action="store_true")
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--float-fallback", action="store_true")
     args = p.parse_args(argv)
-    converter = tf.lite.TFLiteConverter.from_saved_model(os.path.join(args.dir, "model"))
+    saved = os.path.join(args.dir, "model")
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved)
     if args.int8:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        rep_path = os.path.join(args.dir, "representative.npy")
+        rep_path = os.path.join(args.dir, "representative.pkl")
         if os.path.exists(rep_path):
-            rep = np.load(rep_path)
-            converter.representative_dataset = lambda: ([rep[i:i + args.batch]] for i in range(0, len(rep), args.batch))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        loaded = tf.saved_model.load(os.path.join(args.dir, "model"))
-        spec = list(loaded.signatures["serving_default"].structured_input_signature[1].values())[0]
-        if spec.dtype.is_floating:  # token ids stay integers
+            with open(rep_path, "rb") as f:
+                samples = pickle.load(f)
+            converter.representative_dataset = lambda: iter(samples)
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.target_spec.supported_ops = ops + ([tf.lite.OpsSet.TFLITE_BUILTINS] if args.float_fallback else [])
+        loaded = tf.saved_model.load(saved)
+        specs = list(loaded.signatures["serving_default"].structured_input_signature[1].values())
+        if all(s.dtype.is_floating for s in specs):  # token ids stay integers
             converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
         # Post-training calibration follows the same per-tensor default as QAT.
@@ -78,44 +124,55 @@ def _convert_main(argv=None):
 
 
 class TFLiteModel:
-    """Run a .tflite flatbuffer on batches, quantizing int8 inputs and
-    dequantizing int8 outputs with the tensors' own scale and zero point."""
+    """Run a .tflite flatbuffer on batches through its ``serving_default``
+    signature, quantizing int8 inputs and dequantizing int8 outputs with the
+    tensors' own scale and zero point.
+
+    Args:
+        content: the flatbuffer bytes.
+        num_threads: LiteRT's threads (default: its own choice).
+    """
 
     def __init__(self, content, num_threads=None):
         from ai_edge_litert.interpreter import Interpreter
         with native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
             self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        self.batch = None
-
-    def _resize(self, shape):
-        if self.batch != shape:  # batch and any variable (sequence) dimension
-            self.interpreter.resize_tensor_input(self.input["index"], list(shape))
-            with native_stderr():  # the XNNPACK line, where the delegate is applied at allocation
-                self.interpreter.allocate_tensors()
-            self.batch = shape
+        self.runner = self.interpreter.get_signature_runner("serving_default")
+        details = self.runner.get_input_details()
+        self.inputs = {name: details[name] for name in details}
+        self.output = next(iter(self.runner.get_output_details().values()))
+        self.input = next(iter(self.inputs.values()))  # one-input models: the input's details
 
     def __call__(self, x):
-        self._resize(tuple(x.shape))
-        if self.input["dtype"] == np.int8:
-            scale, zero = self.input["quantization"]
-            x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)
-        self.interpreter.set_tensor(self.input["index"], x.astype(self.input["dtype"]))
-        self.interpreter.invoke()
-        y = self.interpreter.get_tensor(self.output["index"])
+        feed = {}
+        for name, value in (x.items() if isinstance(x, dict) else [(next(iter(self.inputs)), x)]):
+            detail = self.inputs[name]
+            value = np.asarray(value)
+            if detail["dtype"] == np.int8:
+                scale, zero = detail["quantization"]
+                value = np.clip(np.round(value / scale + zero), -128, 127)
+            feed[name] = value.astype(detail["dtype"])
+        with native_stderr():  # the XNNPACK line, where the delegate is applied at allocation
+            y = next(iter(self.runner(**feed).values()))
         if self.output["dtype"] == np.int8:
             scale, zero = self.output["quantization"]
             y = (y.astype(np.float32) - zero) * scale
         return y
 
     def predict(self, x, batch_size=256):
-        return np.concatenate([self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+        cut = (lambda s: {k: v[s] for k, v in x.items()}) if isinstance(x, dict) else (lambda s: x[s])
+        return np.concatenate([self(cut(slice(i, i + batch_size))) for i in range(0, n, batch_size)])
 
 
-def accuracy(content, x, y, batch_size=256):
-    return float(np.mean(np.argmax(TFLiteModel(content).predict(x, batch_size), -1) == y))
-
+def accuracy(content, batches):
+    """Accuracy of a .tflite classifier over ``batches`` of (inputs, labels)
+    (numpy; inputs an array or a dict of arrays)."""
+    model, hits, total = TFLiteModel(content), 0, 0
+    for x, y in batches:
+        hits += int(np.sum(np.argmax(model(x), -1) == y))
+        total += len(y)
+    return hits / max(total, 1)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ model under BASE, with a version policy, and BASE/batching_parameters.txt
 (BatchingParameters) for ``--enable_batching``.
 
 Batching values: measured with ``python -m benchmarks --only serving_contract``
-on this project's machine (2 CPU cores); see the README's TF Serving section.
+on this project's machine (2 CPU cores); see docs/serving.md.
 """
 import os
 
@@ -99,7 +99,7 @@ def render_batching(num_batch_threads=None):
         values["num_batch_threads"] = values["max_enqueued_batches"] = num_batch_threads
     return ("# TF Serving batching (--enable_batching --batching_parameters_file=this file), written by\n"
             "# python -m keras_arch.export --model-config. Values measured on a 2-core CPU machine\n"
-            "# (python -m benchmarks --only serving_contract); README, section TF Serving.\n"
+            "# (python -m benchmarks --only serving_contract); docs/serving.md in keras_arch.\n"
             "# Variable-length inputs (token_ids, source, sequence) are not padded by the server\n"
             "# (it would pad with each tensor's first element, a real token): clients send\n"
             "# equal lengths, 0-padded, when batching is on.\n"

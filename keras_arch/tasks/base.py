@@ -104,6 +104,12 @@ class Task:
     def name(self):
         return self.recipe.name
 
+    def check(self):
+        """Refuse, with one line, what the options alone show this task
+        cannot do (a ``--pretrained`` directory it cannot read, say): called
+        by :func:`keras_arch.experiment.prepare` before any data is read.
+        TensorFlow-free."""
+
     # --- data and settings -------------------------------------------------------------------
 
     def load_data(self):
@@ -146,8 +152,19 @@ class Task:
         train = make_dataset(splits.x_train, self.targets(splits.y_train), s.batch_size, shuffle=True,
                              seed=s.seed, shift=s.augment_shift, epochs=s.epochs, start_epoch=start_epoch,
                              drop_remainder=self.drop_remainder)
-        val = make_dataset(splits.x_val, self.targets(splits.y_val), s.batch_size)
+        val = self.dataset(splits.x_val, splits.y_val, s)
         return train, val, steps_per_epoch(len(splits.y_train), s.batch_size, self.drop_remainder)
+
+    def dataset(self, x, y, settings, batch_size=None):
+        """Batches of (model inputs, targets) of ``x`` and ``y`` in order:
+        evaluation, calibration, the TFLite checks.
+
+        Args:
+            x, y: inputs and labels as the data loader gives them.
+            settings: the run's settings (the batch size by default).
+            batch_size: another batch size.
+        """
+        return make_dataset(x, self.targets(y), batch_size or settings.batch_size)
 
     def targets(self, y):
         """What the model's outputs are fitted to, from the labels."""
@@ -179,7 +196,7 @@ class Task:
     def evaluate(self, fitted, splits, settings):
         """{metric: value} on the evaluation split (test, else validation)."""
         split, x, y = splits.eval_split()
-        loss, accuracy = fitted.model.evaluate(make_dataset(x, self.targets(y), settings.batch_size), verbose=0)
+        loss, accuracy = fitted.model.evaluate(self.dataset(x, y, settings), verbose=0)
         out = {"eval_accuracy": float(accuracy), "eval_loss": float(loss),
                f"{split}_accuracy": float(accuracy), f"{split}_loss": float(loss)}
         if self.recipe.report:

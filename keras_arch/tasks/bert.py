@@ -13,11 +13,10 @@ from keras_arch import registry
 from keras_arch.config import dataset_name
 from keras_arch.data import text
 from keras_arch.data.splits import Splits
-from keras_arch.reasons import SEVERAL_INPUTS, SUBCLASSED
+from keras_arch.models.bert_config import MAX_LENGTH, TINY, check_dir, check_max_length, vocab_path
 from keras_arch.tasks.base import Task
 
 GENERATED = 800  # embedded default: small enough to fine-tune offline in minutes
-MAX_LENGTH = 128  # --max-length's default
 
 
 def load(dataset="generated", data_dir=None, test_dir=None):
@@ -29,7 +28,6 @@ def load(dataset="generated", data_dir=None, test_dir=None):
 
 def tokenizer_for(pretrained, max_length):
     from keras_arch.data.bert_tokenizer import InGraphBertTokenizer, read_vocab
-    from keras_arch.models.bert_classifier import vocab_path
     return InGraphBertTokenizer(read_vocab(vocab_path(pretrained)), max_length)
 
 
@@ -70,9 +68,12 @@ class BertTask(Task):
     own_options = ("--pretrained", "--max-length", "--freeze-encoder")
     no_full_batch = "fine-tuning a pretrained encoder on every sentence at once does not fit in memory"
     no_resume = "its text pipeline reshuffles per iteration, so a resumed run would not see what it missed"
-    no_compression = {"--prune": SUBCLASSED, "--qat": SUBCLASSED, "--tflite": SEVERAL_INPUTS}
     refused = {"--optimizer": "fine-tuning uses AdamW with clipnorm 1.0",
                "--lr-schedule": "fine-tuning uses 10% linear warmup, then linear decay"}
+
+    def check(self):
+        config = check_dir(self.pretrained) if self.pretrained else TINY
+        check_max_length(self.max_length, config)
 
     def load_data(self):
         return load(dataset_name(self.config, self.recipe), self.config.data_dir, self.config.test_dir)
@@ -101,18 +102,14 @@ class BertTask(Task):
     def datasets(self, splits, settings, start_epoch=0):
         s = settings
         train = make_dataset(splits.x_train, splits.y_train, self.tokenizer, s.batch_size, shuffle=True, seed=s.seed)
-        val = make_dataset(splits.x_val, splits.y_val, self.tokenizer, s.batch_size)
-        return train, val, -(-len(splits.y_train) // s.batch_size)
+        return train, self.dataset(splits.x_val, splits.y_val, s), -(-len(splits.y_train) // s.batch_size)
+
+    def dataset(self, x, y, settings, batch_size=None):
+        return make_dataset(x, y, self.tokenizer, batch_size or settings.batch_size)
 
     def compile_model(self, model, settings, steps_per_epoch):
         return compile_for_fine_tuning(model, settings.learning_rate, settings.epochs * steps_per_epoch,
                                        jit=settings.jit)
-
-    def evaluate(self, fitted, splits, settings):
-        split, x, y = splits.eval_split()
-        loss, accuracy = fitted.model.evaluate(make_dataset(x, y, self.tokenizer, settings.batch_size), verbose=0)
-        return {"eval_accuracy": float(accuracy), "eval_loss": float(loss),
-                f"{split}_accuracy": float(accuracy), f"{split}_loss": float(loss)}
 
     def signatures(self, model):
         return signatures(model, self.tokenizer)

@@ -72,7 +72,7 @@ def make_strategy(name="auto"):
         raise UsageError(f"unknown --strategy {name!r}; choose from {', '.join(STRATEGIES)}")
     if name == "multi-worker":  # first: collective ops must be set up before TensorFlow's context exists
         if task() is None:
-            raise UsageError("--strategy multi-worker needs TF_CONFIG (cluster and task); see README 'Multi-worker'")
+            raise UsageError("--strategy multi-worker needs TF_CONFIG (cluster and task); see docs/distribution.md, Multi-worker")
         try:
             return tf.distribute.MultiWorkerMirroredStrategy()
         except RuntimeError as e:

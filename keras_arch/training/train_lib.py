@@ -85,8 +85,7 @@ def _run(experiment, splits, strategy, policy, policy_reason):
     if config.plot:
         metrics["plots"] = draw(task, model, splits, metrics, config.plot)
     if config.compress:
-        model, metrics["stages"] = pipeline.compress(model, experiment.recipe, settings, splits, config,
-                                                     trainer.verbose)
+        model, metrics["stages"] = pipeline.compress(model, task, settings, splits, config, trainer.verbose)
     metrics["summary"] = summary(task, splits, metrics)
     if config.export:
         metrics["export_path"] = export_arch(model, experiment.recipe, config.export, splits, task)

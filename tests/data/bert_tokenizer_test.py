@@ -1,7 +1,7 @@
 import tensorflow as tf
 
 from keras_arch.data.bert_tokenizer import InGraphBertTokenizer, read_vocab
-from keras_arch.models.bert_classifier import default_pretrained_dir
+from keras_arch.models.bert_config import default_pretrained_dir
 
 HARD = ["Café au lait, naïve résumé!", "Hello... world?! (yes)", "東京は日本の首都です", "I love it 😀🚀", "",
         "  spaced   out\ttabs\n", "don't stop-believing; e-mail: a@b.com", "ÀÉÎÕÜ ÇÑ ß", "word " * 300,

@@ -3,11 +3,15 @@ import pytest
 
 from keras_arch.errors import UsageError
 from keras_arch.models import bert_classifier as bc
+from keras_arch.models import bert_config as bcfg
+
+TINY100 = bcfg.BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=64)
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    return bc.bert_classifier(num_classes=3, pretrained=None, config=bc.tiny_config(vocab_size=100))
+    return bc.bert_classifier(num_classes=3, pretrained=None, config=TINY100)
 
 
 def ids(batch=2, length=7):
@@ -36,37 +40,50 @@ def test_padding_beyond_the_mask_does_not_change_the_output(tiny):
 def test_weights_round_trip(tiny, tmp_path):
     path = str(tmp_path / "w.h5")
     tiny.save_weights(path)
-    other = bc.bert_classifier(num_classes=3, pretrained=None, config=bc.tiny_config(vocab_size=100))
+    other = bc.bert_classifier(num_classes=3, pretrained=None, config=TINY100)
     other.load_weights(path)
     np.testing.assert_allclose(other(ids()).numpy(), tiny(ids()).numpy(), atol=1e-6)
 
 
 def test_freeze_encoder_trains_only_the_head():
-    model = bc.bert_classifier(num_classes=2, pretrained=None, config=bc.tiny_config(100), freeze_encoder=True)
+    model = bc.bert_classifier(num_classes=2, pretrained=None, config=TINY100, freeze_encoder=True)
     assert [w.name for w in model.trainable_weights] == ["probabilities/kernel:0", "probabilities/bias:0"]
 
 
-def test_bad_pretrained_dirs(tmp_path):
+def test_bad_pretrained_dirs_are_one_line(tmp_path):
+    with pytest.raises(UsageError, match="no such directory"):
+        bcfg.check_dir(str(tmp_path / "nope"))
     with pytest.raises(UsageError, match="no config.json"):
-        bc.load_encoder(str(tmp_path))
+        bcfg.check_dir(str(tmp_path))
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "vocab.txt").write_text("[PAD]\n")
-    with pytest.raises(UsageError, match="neither tf_model.h5 nor model.safetensors"):
-        bc.load_encoder(str(tmp_path))
+    with pytest.raises(UsageError, match="neither model.safetensors nor tf_model.h5"):
+        bcfg.check_dir(str(tmp_path))
+    (tmp_path / "model.safetensors").write_bytes(b"not safetensors")
+    (tmp_path / "config.json").write_text("[1]")
+    with pytest.raises(UsageError, match="not a JSON object"):
+        bcfg.check_dir(str(tmp_path))
+    (tmp_path / "config.json").write_text("{}")
+    from keras_arch.models import bert_backbone as bb
+    with pytest.raises(UsageError, match="not a readable safetensors file"):
+        bb.read_tensors(str(tmp_path))
 
 
 def test_packaged_encoder_is_really_pretrained():
-    """all-MiniLM-L6-v2 from safetensors, no torch: nothing missing, and mean-pooled
-    embeddings of paraphrases are closer than those of unrelated sentences."""
-    from transformers import BertTokenizerFast
-    encoder, info = bc.load_encoder("minilm")
-    assert info["missing_keys"] == [] and info["mismatched_keys"] == []
-    assert encoder.config.hidden_size == 384 and encoder.config.num_hidden_layers == 6
-    tok = BertTokenizerFast.from_pretrained(bc.default_pretrained_dir())
+    """all-MiniLM-L6-v2 from safetensors, no torch and no transformers:
+    mean-pooled embeddings of paraphrases are closer than those of unrelated
+    sentences (the tokenizer: keras_arch's in-graph one)."""
+    import tensorflow as tf
+    from keras_arch.models import bert_backbone as bb
+    from keras_arch.tasks.bert import tokenizer_for
+    config = bcfg.check_dir("minilm")
+    encoder = bb.bert_backbone(config)
+    assert bb.load_weights(encoder, config, bcfg.default_pretrained_dir())["missing"] == []
+    assert (config.hidden_size, config.num_hidden_layers) == (384, 6)
     sentences = ["A man is eating food.", "A man is eating a piece of bread.",
                  "The stock market fell sharply today.", "Shares dropped steeply on the exchange today."]
-    enc = tok(sentences, padding=True, return_tensors="np")
-    h = encoder({k: enc[k] for k in bc.INPUTS}).last_hidden_state.numpy()
+    enc = {k: v.numpy() for k, v in tokenizer_for("minilm", 128)(tf.constant(sentences)).items()}
+    h = encoder(enc).numpy()
     m = enc["attention_mask"][..., None]
     e = (h * m).sum(1) / m.sum(1)
     e /= np.linalg.norm(e, axis=1, keepdims=True)
@@ -86,45 +103,26 @@ def test_text_in_export_equals_the_python_path(tmp_path):
     sentences = ["A moving, wonderful film.", "Not good. Naïve plot…", "東京 😀", ""]
     path = export_servable(model, str(tmp_path), "bert", bert.signatures(model, bert.tokenizer_for("minilm", 128)))
     served = load_servable(path).signatures["serving_default"](text=tf.constant(sentences))["probabilities"]
-    enc = BertTokenizer.from_pretrained(bc.default_pretrained_dir())(sentences, padding=True, return_tensors="np")
+    enc = BertTokenizer.from_pretrained(bcfg.default_pretrained_dir())(sentences, padding=True, return_tensors="np")
     python = model({k: enc[k].astype(np.int32) for k in bc.INPUTS}, training=False)
     np.testing.assert_allclose(served.numpy(), python.numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("pooling", ["cls", pytest.param("pooled", marks=pytest.mark.slow)])  # about 8 s
-def test_every_trainable_weight_gets_a_gradient(pooling, caplog):
-    """[CLS] pooling leaves BERT's tanh pooler unused: it is not trainable,
-    so fit does not warn "Gradients do not exist" at every step."""
+def test_every_trainable_weight_gets_a_gradient(caplog):
+    """Every weight of the flat classifier takes part in its output, so fit
+    does not warn "Gradients do not exist" at every step."""
     import tensorflow as tf
     import tf_keras as keras
-    model = bc.bert_classifier(num_classes=2, pretrained=None, config=bc.tiny_config(100), pooling=pooling)
-    pooler = [w.name for w in model.trainable_weights if "pooler" in w.name]
-    assert bool(pooler) == (pooling == "pooled")
+    model = bc.bert_classifier(num_classes=2, pretrained=None, config=TINY100)
     x = ids()
     with tf.GradientTape() as tape:
         loss = keras.losses.sparse_categorical_crossentropy(np.array([0, 1]), model(x, training=True))
     grads = tape.gradient(loss, model.trainable_weights)
     assert [w.name for w, g in zip(model.trainable_weights, grads) if g is None] == []
+    assert not any(isinstance(layer, keras.Model) for layer in model.layers)  # flat: TFMOT wraps every layer
     model.compile("adam", "sparse_categorical_crossentropy")
     with caplog.at_level("WARNING"):
         model.fit(x, np.array([0, 1]), epochs=1, verbose=0)
     assert "Gradients do not exist" not in caplog.text
 
 
-@pytest.mark.slow  # a fresh process loading the encoder (about 10 s); CI runs it
-def test_loading_the_packaged_encoder_prints_nothing():
-    """In a fresh process (transformers warns some things once per process):
-    no "TensorFlow classes are deprecated", no paragraph about the unused
-    "embeddings.position_ids" buffer (still reported in the loading info)."""
-    import subprocess
-    import sys
-    from tests.conftest import ROOT
-    code = ("import keras_arch\n"
-            "from keras_arch.models import bert_classifier as bc\n"
-            "encoder, info = bc.load_encoder('minilm')\n"
-            "print(info['unexpected_keys'], info['missing_keys'])\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "['embeddings.position_ids'] []"
-    for noise in ("Some weights", "IS expected", "deprecated", "Gradients do not exist"):
-        assert noise not in out.stderr, out.stderr

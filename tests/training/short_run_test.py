@@ -1,5 +1,5 @@
 """A run shorter than its recipe needs on that data is warned about, once,
-before training (the transformer on generated reviews: README, Short runs)."""
+before training (the transformer on generated reviews: docs/short-runs.md)."""
 from keras_arch import registry
 from keras_arch.training.train_lib import short_run_warning
 
