@@ -46,7 +46,22 @@ positive_int = checked(int, lambda v: v > 0, "a positive integer")
 non_negative_int = checked(int, lambda v: v >= 0, "a non-negative integer")
 positive_float = checked(float, lambda v: v > 0, "a positive number")
 seed = checked(int, lambda v: 0 <= v <= 2 ** 32 - 1, "a seed in 0 .. 2**32-1")
-sparsity = checked(float, lambda v: 0 < v < 1, "a sparsity in (0, 1)")
+def _pruning(text):
+    """A sparsity "0.8", or an M:N pattern "2:4" (M zeros in every N weights)."""
+    if ":" in text:
+        m, n = (int(part) for part in text.split(":"))
+        return f"{m}:{n}"
+    return float(text)
+
+
+def _pruning_ok(value):
+    if isinstance(value, str):
+        m, n = map(int, value.split(":"))
+        return 0 < m < n
+    return 0 < value < 1
+
+
+sparsity = checked(_pruning, _pruning_ok, 'a sparsity in (0, 1) or an M:N pattern such as "2:4"')
 
 
 def run_main(prog, body, argv):

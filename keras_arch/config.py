@@ -114,9 +114,11 @@ class RunConfig:
     labels_per_class: Optional[int] = option(
         "--labels-per-class", "transfer", type=cli.positive_int, metavar="N",
         help="transfer: labelled target images per class (default 20 on digits, 100 on MNIST)")
-    prune: Optional[float] = option(
-        "--prune", "compression (applied after training, in this order)", type=cli.sparsity, metavar="S",
-        help="magnitude-prune to target sparsity S in (0, 1), fine-tuning with a PolynomialDecay schedule")
+    prune: Optional[Any] = option(
+        "--prune", "compression (applied after training, in this order)", type=cli.sparsity, metavar="S|M:N",
+        help="magnitude-prune to target sparsity S in (0, 1) along a PolynomialDecay schedule, or to the "
+             "structured M:N pattern (2:4: two zeros in every four consecutive weights of each Dense and "
+             "Conv2D kernel's input axis; other layers stay dense), fine-tuning meanwhile")
     qat: bool = option("--qat", "compression (applied after training, in this order)", False, switch=True,
                        help="quantization-aware fine-tuning (pruning-preserving after --prune)")
     tflite: Optional[str] = option("--tflite", "compression (applied after training, in this order)",

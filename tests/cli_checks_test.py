@@ -47,8 +47,8 @@ def _one_line(err):
 def _value(flag, tmp_path):
     """A valid value for ``flag`` on an arch that honours it."""
     return {"--data-dir": [tmp_path], "--test-dir": [tmp_path], "--optimizer": ["adam"],
-            "--lr-schedule": ["cosine"], "--pretrained": [tmp_path], "--max-length": [64],
-            "--combine": ["sum"], "--negatives": [4], "--labels-per-class": [5], "--prune": [0.5],
+            "--lr-schedule": ["cosine"], "--pretrained": ["minilm"], "--max-length": [64],
+            "--combine": ["sum"], "--negatives": [4], "--labels-per-class": [5], "--prune": ["2:4"],
             "--tflite": [tmp_path / "m.tflite"], "--compress-epochs": [3], "--checkpoint-dir": [tmp_path / "ck"],
             "--plot": [tmp_path / "plots"], "--logdir": [tmp_path / "tb"], "--export": [tmp_path / "servables"],
             "--metrics-json": [tmp_path / "m.json"], "--dataset": None, "--epochs": [1], "--batch-size": [8],

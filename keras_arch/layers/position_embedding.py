@@ -2,7 +2,8 @@
 embeddings (document 001, "Transformer实现").
 
 For a (batch, time, width) input it returns the first ``time`` rows of the
-(max_length, width) table, broadcast over the batch; the caller adds them.
+(max_length, width) table as a (1, time, width) tensor; the caller adds it
+(broadcast over the batch).
 """
 import tensorflow as tf
 
@@ -27,9 +28,11 @@ class PositionEmbedding(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, x):
-        length = tf.shape(x)[1]
-        positions = self.embeddings[:length]  # (time, width): row t is position t
-        return tf.broadcast_to(tf.cast(positions, self.compute_dtype), tf.shape(x))  # (batch, time, width)
+        positions = self.embeddings[:tf.shape(x)[1]]  # (time, width): row t is position t
+        return tf.expand_dims(tf.cast(positions, self.compute_dtype), 0)  # (1, time, width)
+
+    def compute_output_shape(self, input_shape):
+        return (1, input_shape[1], input_shape[2])
 
     def get_config(self):
         return {**super().get_config(), "max_length": self.max_length,

@@ -40,17 +40,17 @@ class ScaledDotProductAttention(keras.layers.Layer):
     def __init__(self, num_heads, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         self.num_heads, self.dropout = num_heads, dropout
-        self.attention_dropout = keras.layers.Dropout(dropout)
+        self.attention_dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)  # the layer's own policy
 
-    def _split(self, x):
-        batch, time = tf.shape(x)[0], tf.shape(x)[1]
+    def _split(self, x, batch, time):
         x = tf.reshape(x, [batch, time, self.num_heads, x.shape[-1] // self.num_heads])
         return tf.transpose(x, [0, 2, 1, 3])  # (batch, heads, time, d_k)
 
     def call(self, inputs, attention_mask=None, training=None):
         query, key, value = inputs
         width = query.shape[-1]
-        q, k, v = self._split(query), self._split(key), self._split(value)
+        batch, time = tf.shape(query)[0], tf.shape(query)[1]
+        q, k, v = (self._split(t, batch, time) for t in (query, key, value))
         scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(width // self.num_heads)  # (batch, heads, q, k)
         if attention_mask is not None:
             keep = tf.cast(tf.expand_dims(tf.expand_dims(attention_mask, 1), 1), tf.bool)  # (batch, 1, 1, keys)
@@ -59,7 +59,7 @@ class ScaledDotProductAttention(keras.layers.Layer):
         weights = numerics.softmax(scores, axis=-1)  # float32 softmax, back in the compute dtype
         context = tf.matmul(self.attention_dropout(weights, training=training), v)  # (batch, heads, q, d_k)
         context = tf.transpose(context, [0, 2, 1, 3])  # (batch, q, heads, d_k)
-        return tf.reshape(context, [tf.shape(context)[0], tf.shape(context)[1], width])  # heads concatenated
+        return tf.reshape(context, [batch, time, width])  # heads concatenated
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "dropout": self.dropout}

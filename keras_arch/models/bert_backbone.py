@@ -16,6 +16,14 @@ feed-forward with its residual and LayerNorm.
     a_l = LayerNorm(h_{l-1} + W_o Attention(W_q h_{l-1}, W_k h_{l-1}, W_v h_{l-1}; mask))
     h_l = LayerNorm(a_l + W_2 GELU(W_1 a_l))
 
+Under a mixed-precision policy (``--precision mixed_bfloat16``) only the
+matrix products run in the policy's compute dtype: the Dense projections and
+the attention core. Embeddings, sums, LayerNorms, GELU and dropout stay
+float32: on a CPU, TensorFlow's bfloat16 elementwise kernels convert every
+element and run slower than float32 (GELU's erf twice as slow on AMX
+hardware), while matrix products gain four times; softmax, LayerNorm
+statistics and the loss stay float32 as well (docs/measurements.md, precision).
+
 Anchor: keras-hub ``models/bert/bert_backbone.py`` (the constructor's
 arguments are the config; the classifier head takes the backbone).
 """
@@ -29,9 +37,8 @@ from keras_arch.backend import keras
 from keras_arch.errors import UsageError
 from keras_arch.layers.position_embedding import PositionEmbedding
 from keras_arch.layers.scaled_dot_product_attention import ScaledDotProductAttention
-from keras_arch.models.bert_config import TINY, BertConfig
+from keras_arch.models.bert_config import INPUTS, TINY, BertConfig
 
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 layers = keras.layers
 
 
@@ -47,16 +54,17 @@ def bert_backbone(config: BertConfig = TINY, name="bert"):
     """
     c = config
     init = lambda: keras.initializers.TruncatedNormal(stddev=0.02)  # noqa: E731  (one instance per weight)
+    f32 = {"dtype": "float32"}  # the elementwise layers (see the module docstring); the rest: the global policy
     inputs = {n: keras.Input(shape=(None,), dtype="int32", name=n) for n in INPUTS}
     mask = inputs["attention_mask"]
     tokens = layers.Embedding(c.vocab_size, c.hidden_size, embeddings_initializer=init(),
-                              name="token_embedding")(inputs["input_ids"])  # (batch, time, hidden)
-    positions = PositionEmbedding(c.max_position_embeddings, init(), name="position_embedding")(tokens)
+                              name="token_embedding", **f32)(inputs["input_ids"])  # (batch, time, hidden)
+    positions = PositionEmbedding(c.max_position_embeddings, init(), name="position_embedding", **f32)(tokens)
     segments = layers.Embedding(c.type_vocab_size, c.hidden_size, embeddings_initializer=init(),
-                                name="segment_embedding")(inputs["token_type_ids"])
-    x = layers.Add(name="embeddings_sum")([tokens, positions, segments])
-    x = layers.LayerNormalization(epsilon=c.layer_norm_eps, name="embeddings_norm")(x)
-    x = layers.Dropout(c.hidden_dropout_prob, name="embeddings_dropout")(x)
+                                name="segment_embedding", **f32)(inputs["token_type_ids"])
+    x = layers.Add(name="embeddings_sum", **f32)([tokens, positions, segments])
+    x = layers.LayerNormalization(epsilon=c.layer_norm_eps, name="embeddings_norm", **f32)(x)
+    x = layers.Dropout(c.hidden_dropout_prob, name="embeddings_dropout", **f32)(x)
     for i in range(c.num_hidden_layers):
         p = f"layer_{i}_"
         q, k, v = (layers.Dense(c.hidden_size, kernel_initializer=init(), name=p + n)(x)
@@ -64,15 +72,15 @@ def bert_backbone(config: BertConfig = TINY, name="bert"):
         context = ScaledDotProductAttention(c.num_attention_heads, c.attention_probs_dropout_prob,
                                             name=p + "attention")([q, k, v], attention_mask=mask)
         a = layers.Dense(c.hidden_size, kernel_initializer=init(), name=p + "attention_output")(context)
-        a = layers.Dropout(c.hidden_dropout_prob, name=p + "attention_dropout")(a)
-        x = layers.LayerNormalization(epsilon=c.layer_norm_eps, name=p + "attention_norm")(
-            layers.Add(name=p + "attention_residual")([x, a]))
+        a = layers.Dropout(c.hidden_dropout_prob, name=p + "attention_dropout", **f32)(a)
+        x = layers.LayerNormalization(epsilon=c.layer_norm_eps, name=p + "attention_norm", **f32)(
+            layers.Add(name=p + "attention_residual", **f32)([x, a]))
         f = layers.Dense(c.intermediate_size, kernel_initializer=init(), name=p + "intermediate")(x)
-        f = layers.Activation("gelu", name=p + "gelu")(f)  # erf GELU, as BERT's "gelu"
+        f = layers.Activation("gelu", name=p + "gelu", **f32)(f)  # erf GELU, as BERT's "gelu"
         f = layers.Dense(c.hidden_size, kernel_initializer=init(), name=p + "output")(f)
-        f = layers.Dropout(c.hidden_dropout_prob, name=p + "output_dropout")(f)
-        x = layers.LayerNormalization(epsilon=c.layer_norm_eps, name=p + "output_norm")(
-            layers.Add(name=p + "output_residual")([x, f]))
+        f = layers.Dropout(c.hidden_dropout_prob, name=p + "output_dropout", **f32)(f)
+        x = layers.LayerNormalization(epsilon=c.layer_norm_eps, name=p + "output_norm", **f32)(
+            layers.Add(name=p + "output_residual", **f32)([x, f]))
     return keras.Model(inputs, x, name=name)
 
 

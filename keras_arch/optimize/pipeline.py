@@ -28,7 +28,7 @@ def _fine_tune(model, task, settings, splits, epochs, callbacks=(), verbose=0):
 
 
 def _numpy_batches(task, x, y, settings, batch_size):
-    return task.dataset(x, y, settings, batch_size=batch_size).as_numpy_iterator()
+    return task.tflite_dataset(x, y, settings, batch_size).as_numpy_iterator()
 
 
 def compress(model, task, settings, splits, config, verbose=0):
@@ -73,6 +73,8 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
         stages["pruned"] = {"target_sparsity": prune, "accuracy": _evaluate(current, task, splits, settings),
                             "sparsity": prune_lib.overall_sparsity(current, pruned_layers),
                             "layer_sparsity": per_layer, "gzip_bytes": prune_lib.gzip_size(current)}
+        if prune_lib.m_by_n(prune):
+            stages["pruned"]["m_by_n_satisfied"] = _m_by_n_share(current, prune_lib.m_by_n(prune))
     if qat:
         from keras_arch.optimize.fold_batch_norm import fold_batch_norm, foldable
         # The pruning-preserving scheme quantizes conv kernels per channel, which
@@ -97,9 +99,10 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
                                                        batch or 1)]
         representative = [x if isinstance(x, dict) else {tflite_lib.input_names(current)[0]: x}
                           for x in representative]
-        float_bytes = tflite_lib.convert(model if qat else current, batch_size=batch)
+        lengths = task.tflite_lengths(settings)
+        float_bytes = tflite_lib.convert(model if qat else current, batch_size=batch, lengths=lengths)
         int8_bytes = tflite_lib.convert(current, int8=True, representative=representative, batch_size=batch,
-                                        per_channel=per_channel)
+                                        per_channel=per_channel, lengths=lengths)
         write_atomic(tflite, int8_bytes)
         write_atomic(tflite_float_path(tflite), float_bytes)
         score = lambda content: tflite_lib.accuracy(  # noqa: E731
@@ -111,6 +114,14 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
             "size_ratio": len(int8_bytes) / len(float_bytes),
             "int8_accuracy": score(int8_bytes), "float_accuracy": score(float_bytes)}
     return current, stages
+
+
+def _m_by_n_share(model, pattern):
+    """The share of M:N groups that hold at least M zeros, over the Dense and Conv2D kernels."""
+    from keras_arch.optimize import prune as prune_lib
+    counts = [prune_lib.m_by_n_groups(model.get_layer(name).kernel.numpy(), *pattern)
+              for name in prune_lib.structured_layers(model)]
+    return sum(ok for ok, _ in counts) / max(sum(total for _, total in counts), 1)
 
 
 def quantized_sparsity(model):

@@ -39,21 +39,55 @@ def _has_prunable_weights(layer):
     return bool(PruneRegistry._weight_names(layer))
 
 
-def prunable_copy(model, target_sparsity, end_step, begin_step=0):
-    """A copy of ``model`` whose prunable layers go from 0 to ``target_sparsity``
-    along a PolynomialDecay schedule between begin_step and end_step; layers
-    tfmot cannot prune (see :func:`dense_layers`) are left dense."""
-    schedule = sparsity.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target_sparsity,
-                                        begin_step=begin_step, end_step=max(end_step, begin_step + 1),
-                                        frequency=max(1, (end_step - begin_step) // 20))
+def m_by_n(target):
+    """(M, N) of an "M:N" pruning target, or None for a sparsity."""
+    return tuple(int(v) for v in target.split(":")) if isinstance(target, str) else None
+
+
+def structured_layers(model):
+    """Layers tfmot prunes to an M:N pattern: Dense and Conv2D kernels."""
+    return [layer.name for layer in model.layers if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
+
+
+def prunable_copy(model, target, end_step, begin_step=0):
+    """A copy of ``model`` whose prunable layers go from 0 to ``target``
+    sparsity along a PolynomialDecay schedule between begin_step and
+    end_step, or (``target`` "M:N", e.g. "2:4") to M zeros in every N
+    consecutive weights along a Dense or Conv2D kernel's input axis, the
+    pattern sparse tensor cores run (tfmot's ``sparsity_m_by_n``; other
+    layers stay dense). Layers tfmot cannot prune (see :func:`dense_layers`)
+    are left dense."""
+    pattern = m_by_n(target)
+    if pattern:
+        schedule = sparsity.ConstantSparsity(pattern[0] / pattern[1], begin_step=begin_step,
+                                             frequency=max(1, (end_step - begin_step) // 20))
+        eligible = set(structured_layers(model))
+    else:
+        schedule = sparsity.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target,
+                                            begin_step=begin_step, end_step=max(end_step, begin_step + 1),
+                                            frequency=max(1, (end_step - begin_step) // 20))
+        eligible = {layer.name for layer in model.layers}
     keep = set(dense_layers(model))
 
     def wrap(layer):  # tfmot's per-layer pattern, on a copy so the baseline keeps its weights
-        if layer.weights and layer.name not in keep and _has_prunable_weights(layer):
-            return sparsity.prune_low_magnitude(layer, pruning_schedule=schedule)
+        if layer.weights and layer.name not in keep and layer.name in eligible and _has_prunable_weights(layer):
+            extra = {"sparsity_m_by_n": pattern} if pattern else {}
+            return sparsity.prune_low_magnitude(layer, pruning_schedule=schedule, **extra)
         return layer
 
     return keras.models.clone_model(copy_model(model), clone_function=wrap)
+
+
+def m_by_n_groups(kernel, m, n):
+    """(groups with at least ``m`` zeros, groups) of ``n`` consecutive weights
+    along a Dense (in, out) or Conv2D (h, w, in, out) kernel's input axis, per
+    output: the layout tfmot's M:N pruning and TFLite use."""
+    w = np.asarray(kernel)
+    # rows of input weights: Dense (out, in); Conv2D (out x h x w, in), TFLite's layout
+    rows = w.T if w.ndim == 2 else np.transpose(w, (3, 0, 1, 2)).reshape(-1, w.shape[2])
+    pad = (-rows.shape[1]) % n
+    groups = np.pad(rows, [(0, 0), (0, pad)], constant_values=0.0).reshape(-1, n)
+    return int(np.sum((groups == 0).sum(1) >= m)), len(groups)
 
 
 def callbacks(logdir=None):

@@ -31,7 +31,7 @@ CONFIGS = ((keras.layers.Embedding, EmbeddingQuantizeConfig), (PositionEmbedding
            (keras.layers.LayerNormalization, OutputQuantizeConfig), (ScaledDotProductAttention, OutputQuantizeConfig))
 def own_config(layer):
     """keras_arch's quantize config for ``layer`` (None: TFMOT's registry or pass-through)."""
-    if type(layer).__name__ == "SlicingOpLambda":  # x[:, 0]: BERT's [CLS]
+    if type(layer).__name__ == "SlicingOpLambda":  # x[:, 0]: BERT's [CLS] keeps its input's quantization
         return NoOpQuantizeConfig()
     for cls, config in CONFIGS:
         if isinstance(layer, cls):

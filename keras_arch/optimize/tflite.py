@@ -35,7 +35,8 @@ def _as_dict(model, x):
     return dict(x) if isinstance(x, dict) else {names[0]: x}
 
 
-def convert(model, int8=False, representative=None, batch_size=None, per_channel=False, float_fallback=False):
+def convert(model, int8=False, representative=None, batch_size=None, per_channel=False, float_fallback=False,
+            lengths=None):
     """TFLite flatbuffer bytes.
 
     Args:
@@ -52,13 +53,18 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
         per_channel: quantize conv kernels per channel.
         float_fallback: let ops without an int8 kernel stay float (default:
             every op int8, or the conversion fails).
+        lengths: {input name: length} fixing the second dimension of those
+            inputs (BERT's token ids: TFLite's int8 calibration keeps the
+            shapes of the first sample it sees, so every sample needs one length).
 
     The converter runs in a child process: on some graphs (Embedding + LSTM +
     Attention, full int8) TF 2.21's quantizer segfaults, which must not take
     down a training run; a crash becomes a ConversionError naming the signal.
     """
     names = input_names(model)
-    specs = [tf.TensorSpec([batch_size, *i.shape[1:]], i.dtype, name=n) for i, n in zip(model.inputs, names)]
+    lengths = lengths or {}
+    specs = [tf.TensorSpec([batch_size, *([lengths[n]] if n in lengths else i.shape[1:2]), *i.shape[2:]], i.dtype, name=n)
+             for i, n in zip(model.inputs, names)]
     nested = isinstance(model._nested_inputs, dict)  # called with a dict, like the Keras model
 
     @tf.function

@@ -191,6 +191,15 @@ class Task:
         return Fitted(model, fit(model, train, val, settings.epochs, steps, label=phase or "train",
                                  resumable=phase is None))
 
+    def tflite_lengths(self, settings):
+        """{input name: length} the TFLite models fix (None: as the Keras model)."""
+        return None
+
+    def tflite_dataset(self, x, y, settings, batch_size):
+        """What the TFLite models are calibrated and scored on: :meth:`dataset`
+        at the lengths :meth:`tflite_lengths` fixes."""
+        return self.dataset(x, y, settings, batch_size=batch_size)
+
     # --- evaluation and reporting --------------------------------------------------------------
 
     def evaluate(self, fitted, splits, settings):

@@ -13,7 +13,7 @@ from keras_arch import registry
 from keras_arch.config import dataset_name
 from keras_arch.data import text
 from keras_arch.data.splits import Splits
-from keras_arch.models.bert_config import MAX_LENGTH, TINY, check_dir, check_max_length, vocab_path
+from keras_arch.models.bert_config import INPUTS, MAX_LENGTH, TINY, check_dir, check_max_length, vocab_path
 from keras_arch.tasks.base import Task
 
 GENERATED = 800  # embedded default: small enough to fine-tune offline in minutes
@@ -48,10 +48,12 @@ def make_dataset(texts, labels, tokenizer, batch_size, shuffle=False, seed=0, fi
 
 
 def compile_for_fine_tuning(model, learning_rate, steps, warmup_fraction=0.1, jit=False):
+    """AdamW (weight decay 0.01; :class:`keras_arch.training.schedules.FusedAdamW`),
+    10% linear warmup then linear decay to 0, global clipping at 1.0."""
     from keras_arch.training.schedules import make_optimizer, make_schedule
     schedule = make_schedule("warmup-linear", learning_rate, steps, int(steps * warmup_fraction))
-    model.compile(optimizer=make_optimizer("adamw", schedule, clipnorm=1.0),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
+    model.compile(optimizer=make_optimizer("adamw", schedule, clipnorm=1.0), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=jit)
     return model
 
 
@@ -106,6 +108,13 @@ class BertTask(Task):
 
     def dataset(self, x, y, settings, batch_size=None):
         return make_dataset(x, y, self.tokenizer, batch_size or settings.batch_size)
+
+    def tflite_lengths(self, settings):
+        """The TFLite models take --max-length tokens (padded), the mobile BERT way."""
+        return {name: self.max_length for name in INPUTS}
+
+    def tflite_dataset(self, x, y, settings, batch_size):
+        return make_dataset(x, y, self.tokenizer, batch_size, fixed_length=self.max_length)
 
     def compile_model(self, model, settings, steps_per_epoch):
         return compile_for_fine_tuning(model, settings.learning_rate, settings.epochs * steps_per_epoch,

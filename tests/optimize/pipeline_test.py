@@ -62,8 +62,9 @@ def test_prune_then_pqat_then_int8_tflite_from_the_cli(tmp_path):
 
 
 def test_bad_compression_flags_exit_2(tmp_path):
-    for argv, needle in ((["--prune", "1.5"], "expected a sparsity in (0, 1), got 1.5"),
+    for argv, needle in ((["--prune", "1.5"], 'expected a sparsity in (0, 1) or an M:N pattern such as "2:4", got 1.5'),
                          (["--prune", "x"], "expected a sparsity"),
+                         (["--prune", "4:2"], "got 4:2"), (["--prune", "2:x"], "got '2:x'"),
                          (["--tflite", str(tmp_path)], "is a directory"),
                          (["--tflite", str(tmp_path / "no" / "m.tflite")], "does not exist")):
         out = run_cli("cnn", *argv)

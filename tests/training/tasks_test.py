@@ -103,4 +103,5 @@ def test_bert_fine_tuning_compiles_with_xla_exactly_under_jit(jit):
     settings = resolve_settings(task.config, task.recipe, "generated", extras=task.extra_settings(None))
     model = task.compile_model(bc.bert_classifier(num_classes=2, pretrained=None), settings, steps_per_epoch=4)
     assert model.jit_compile is jit
-    assert type(model.optimizer).__name__ == "AdamW" and model.optimizer.global_clipnorm == 1.0
+    assert type(model.optimizer).__name__ == "FusedAdamW" and model.optimizer.global_clipnorm == 1.0
+    assert model.optimizer.jit_compile  # the update is XLA-compiled whatever --jit says of the step
