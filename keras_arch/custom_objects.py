@@ -25,6 +25,7 @@ MODULES = (
     "keras_arch.layers.contrastive_similarity",
     "keras_arch.layers.distmult_scorer",
     "keras_arch.layers.er_mlp_scorer",
+    "keras_arch.layers.masked_mean",
     "keras_arch.layers.mixture_of_experts",
     "keras_arch.layers.multi_head_self_attention",
     "keras_arch.layers.position_embedding",

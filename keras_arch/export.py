@@ -27,7 +27,12 @@ def build_parser():
     p = cli.Parser(prog=PROG, description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     p.add_argument("arch", nargs="?", help="registered arch (see python -m keras_arch.run --list)")
-    p.add_argument("--model", metavar="PATH", help="a saved Keras model (.keras file or SavedModel directory)")
+    p.add_argument("--model", metavar="PATH",
+                   help="a saved Keras model of ARCH (.keras, .h5 or SavedModel directory): only its weights are "
+                        "read, into ARCH's own model (no code in the file runs)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="with --model: the data the model was trained on (its vocabulary and shapes); "
+                        "default: ARCH's embedded data")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="a run's --checkpoint-dir")
     p.add_argument("--base", metavar="BASE", help="TF Serving base directory to export into")
     p.add_argument("--model-config", metavar="BASE",
@@ -100,26 +105,67 @@ def _main(argv):
     elif args.model:
         if not args.arch:
             raise UsageError("ARCH is required with --model")
-        recipe = registry.get(args.arch)
-        model = _load_keras_model(args.model)
-        arch = recipe.name
+        registry.get(args.arch)
+        arch, model = args.arch, None
     else:
         raise UsageError("give --model PATH or --checkpoint-dir DIR")
-    recipe = registry.get(arch)
+    if args.data_dir and not args.model:
+        raise UsageError("--data-dir goes with --model (a checkpoint directory records its data)")
+    from keras_arch.config import RunConfig
     from keras_arch.serving.servable import export_arch  # imports TensorFlow
-    task = for_arch(arch)
-    print(export_arch(model, recipe, args.base, task.load_data(), task))
+    task = for_arch(arch, RunConfig(data_dir=args.data_dir))
+    splits = task.load_data()
+    if model is None:
+        model = arch_model_from_file(task, splits, args.model)
+    print(export_arch(model, task.recipe, args.base, splits, task))
     return 0
 
 
-def _load_keras_model(path):
-    from keras_arch.backend import keras
+def _check_saved_layers(model, checkpoint):
+    """The SavedModel's weights, layer by layer, have the model's shapes."""
+    import tensorflow as tf
+    saved = {}
+    for key, shape in tf.train.list_variables(checkpoint):
+        if key.startswith("layer_with_weights-") and key.endswith("/.ATTRIBUTES/VARIABLE_VALUE"):
+            saved.setdefault(int(key.split("/")[0].split("-")[1]), []).append(tuple(shape))
+    ours = [sorted(tuple(w.shape) for w in layer.weights) for layer in model.layers if layer.weights]
+    theirs = [sorted(saved[i]) for i in sorted(saved)]
+    if theirs != ours:
+        raise ValueError(f"its {len(theirs)} layers with weights have other shapes than the {len(ours)} of the model")
+
+
+def arch_model_from_file(task, splits, path):
+    """The task's own model for ``splits``, with the weights of the saved
+    model at ``path`` (.keras, .h5 or a SavedModel directory). Nothing of the
+    file but its weights is read, so no code in it runs (a Lambda layer's
+    included); a file whose weights do not fit the arch's model is one line.
+
+    Args:
+        task: the arch's task (its builder and settings).
+        splits: the data the model was trained on (vocabulary, shapes).
+        path: the saved model.
+    """
     if not os.path.exists(path):
         raise UsageError(f"--model {path}: no such file or directory")
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "variables", "variables.index")):
+            raise UsageError(f"--model {path}: a directory, but not a SavedModel (no variables/variables.index)")
+        source = os.path.join(path, "variables", "variables")
+    elif path.endswith((".keras", ".h5", ".hdf5")):
+        source = path
+    else:
+        raise UsageError(f"--model {path}: expected a .keras or .h5 file or a SavedModel directory")
+    model = task.build_model(splits, task.settings(splits))
     try:
-        return keras.models.load_model(path, compile=False)
-    except (OSError, ValueError, IOError) as e:
-        raise UsageError(f"--model {path}: cannot load ({str(e).splitlines()[0]})") from None
+        if os.path.isdir(path):  # compare shapes first: a failed restore leaves TensorFlow warnings behind
+            _check_saved_layers(model, source)
+            model.load_weights(source).assert_existing_objects_matched()
+        else:
+            model.load_weights(source)
+    except Exception as e:  # h5py, TensorFlow and Keras raise many types for a file that does not fit
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"--model {path}: does not fit {task.name}'s model ({first[:200]})") from None
+    return model
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ def dir_mode():
 def write_atomic(path, data):
     """Write ``data`` to ``path`` through a temporary file in the same
     directory, then rename it into place, with the mode the umask gives a new file.
+    A symbolic link is written through: the file it points to is replaced,
+    the link stays.
 
     Args:
         path: destination file; its directory must exist.
@@ -58,7 +60,8 @@ def write_atomic(path, data):
     Returns:
         ``path``.
     """
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)  # through a link to its target
+    directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
         os.fchmod(fd, file_mode())  # mkstemp made it 0600

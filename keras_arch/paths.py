@@ -44,11 +44,19 @@ def directory(flag, path):
 
 
 def file(flag, path):
-    """A file the run writes (atomically, through a temporary file beside it)."""
+    """A file the run writes (atomically, through a temporary file beside it;
+    through a symbolic link, to the file it points to): an existing regular
+    file that is writable, or a new one whose directory exists and is writable.
+    A device or a pipe (``/dev/stdout``) is refused: the atomic rename would
+    replace it."""
     if os.path.isdir(path):
         raise UsageError(f"{flag} {path}: is a directory, not a file")
-    _parent(flag, path)
-    if os.path.exists(path) and not os.access(path, os.W_OK):
+    target = os.path.realpath(path)
+    special = any(p.startswith(("/dev/", "/proc/")) for p in (os.path.abspath(path), target))
+    if special or (os.path.exists(target) and not os.path.isfile(target)):
+        raise UsageError(f"{flag} {path}: not a regular file (a device, a pipe or a stream); give a file path")
+    _parent(flag, target)
+    if os.path.exists(target) and not os.access(target, os.W_OK):
         raise UsageError(f"{flag} {path}: file is not writable")
 
 
@@ -56,6 +64,8 @@ def export_base(flag, path, arch):
     """``--export DIR`` writes DIR/<arch>/<version>/."""
     directory(flag, path)
     inner = os.path.join(path, arch)
+    if os.path.islink(inner) and not os.path.exists(inner):
+        raise UsageError(f"{flag} {path}: {inner} is a link to nothing ({os.readlink(inner)})")
     if os.path.exists(inner) and not os.path.isdir(inner):
         raise UsageError(f"{flag} {path}: {inner} is a file, not a directory")
     if os.path.isdir(inner) and not _writable_dir(inner):
@@ -72,14 +82,37 @@ def tflite(flag, path):
         raise UsageError(f"{flag} {path}: the float model's path {sibling} is not writable")
 
 
-def check_outputs(args, arch):
-    """Every output path of a ``run`` command line (an argparse namespace)."""
-    if args.export:
-        export_base("--export", args.export, arch)
-    if args.tflite:
-        tflite("--tflite", args.tflite)
-    for flag, attr in (("--plot", "plot"), ("--logdir", "logdir"), ("--checkpoint-dir", "checkpoint_dir")):
-        if getattr(args, attr):
-            directory(flag, getattr(args, attr))
-    if args.metrics_json:
-        file("--metrics-json", args.metrics_json)
+def plot_directory(flag, path):
+    """``--plot DIR``: a directory whose PNG names are free to be written."""
+    directory(flag, path)
+    if os.path.isdir(path):
+        for name in sorted(os.listdir(path)):
+            full = os.path.join(path, name)
+            if name.endswith(".png") and (os.path.isdir(full) or not os.access(full, os.W_OK)):
+                raise UsageError(f"{flag} {path}: {full} is {'a directory' if os.path.isdir(full) else 'not writable'}; "
+                                 "the run writes its figures there")
+
+
+def check_outputs(config, arch):
+    """Every output path of a run (a :class:`keras_arch.config.RunConfig`),
+    and that no two outputs are the same file."""
+    if config.export:
+        export_base("--export", config.export, arch)
+    if config.tflite:
+        tflite("--tflite", config.tflite)
+    for flag, attr in (("--logdir", "logdir"), ("--checkpoint-dir", "checkpoint_dir")):
+        if getattr(config, attr):
+            directory(flag, getattr(config, attr))
+    if config.plot:
+        plot_directory("--plot", config.plot)
+    if config.metrics_json:
+        file("--metrics-json", config.metrics_json)
+    files = [("--tflite", config.tflite), ("--tflite", config.tflite and tflite_float_path(config.tflite)),
+             ("--metrics-json", config.metrics_json)]
+    seen = {}
+    for flag, path in files:
+        if path:
+            real = os.path.realpath(path)
+            if real in seen:
+                raise UsageError(f"{flag} {path}: the same file as {seen[real]}'s; each output needs its own")
+            seen[real] = flag

@@ -13,10 +13,17 @@ from keras_arch.errors import UsageError
 
 SPLIT_SEED = 0  # the splits are fixed; --seed changes training only
 VAL_FRACTION = 0.1
+IMAGE_SIZE = (28, 28)  # what every image builder takes (MNIST's size; the digits are centred on it)
 
 
-def _as_images(x):
-    """uint8 (n, 28, 28) -> float32 (n, 28, 28, 1) in [0, 1]."""
+def _as_images(x, path):
+    """uint8 (n, 28, 28) -> float32 (n, 28, 28, 1) in [0, 1]; other sizes and
+    no images at all are one line."""
+    if len(x) == 0:
+        raise UsageError(f"{path}: holds no images")
+    if tuple(x.shape[1:]) != IMAGE_SIZE:
+        raise UsageError(f"{path}: images are {x.shape[1]}x{x.shape[2]}; the image archs take "
+                         f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} (MNIST's size)")
     return (x.astype(np.float32) / 255.0)[..., None]
 
 
@@ -50,12 +57,13 @@ def load_mnist_dir(data_dir, test_dir=None):
     train = idx.load_idx_pair(data_dir, "train")
     if train is None:
         raise UsageError(f"--data-dir {data_dir}: no train-images-idx3-ubyte[.gz] / train-labels-idx1-ubyte[.gz]")
-    x_train, y_train, x_val, y_val = stratified_split(
-        _as_images(train[0]), train[1].astype(np.int64), VAL_FRACTION, SPLIT_SEED)
+    images = _as_images(train[0], f"--data-dir {data_dir}")
+    x_train, y_train, x_val, y_val = stratified_split(images, train[1].astype(np.int64), VAL_FRACTION, SPLIT_SEED,
+                                                      flag=f"--data-dir {data_dir}")
     test = idx.load_idx_pair(data_dir, "t10k")
     splits = Splits("mnist-idx", x_train, y_train, x_val, y_val, 10)
     if test is not None:
-        splits.x_test, splits.y_test = _as_images(test[0]), test[1].astype(np.int64)
+        splits.x_test, splits.y_test = _as_images(test[0], f"--data-dir {data_dir} (t10k)"), test[1].astype(np.int64)
     return splits
 
 
@@ -91,6 +99,6 @@ def load(dataset="digits", data_dir=None, test_dir=None):
         test = idx.load_idx_pair(test_dir, "t10k")
         if test is None:
             raise UsageError(f"--test-dir {test_dir}: no t10k-images-idx3-ubyte[.gz] / t10k-labels-idx1-ubyte[.gz]")
-        splits.x_test, splits.y_test = _as_images(test[0]), test[1].astype(np.int64)
+        splits.x_test, splits.y_test = _as_images(test[0], f"--test-dir {test_dir}"), test[1].astype(np.int64)
         splits.test_name = "test"
     return splits

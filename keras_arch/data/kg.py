@@ -7,9 +7,12 @@
   ``head<TAB>relation<TAB>tail`` triple a line (../shared/data/kg holds UMLS,
   Nations and Kinship in this format).
 
-Entities and relations are numbered from the training split. Valid/test
-triples naming an entity or relation absent from training cannot be scored;
-they are counted, reported and skipped.
+Entities and relations are numbered over all three splits, as LibKGE and
+ConvE's released code do: a valid or test triple naming an entity or
+relation absent from training is still ranked (the model has only its
+untrained embedding for it, and usually ranks it low). Such triples are
+counted (``KnowledgeGraph.unseen``) and the task also reports the metrics
+without them, beside the standard ones.
 """
 from __future__ import annotations
 
@@ -36,7 +39,16 @@ class KnowledgeGraph:
     train: np.ndarray
     valid: np.ndarray
     test: np.ndarray
-    skipped: Dict[str, int] = dataclasses.field(default_factory=dict)
+    unseen: Dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def seen(self, triples):
+        """The rows of ``triples`` whose head, relation and tail all occur in train."""
+        entities = np.zeros(self.num_entities, bool)
+        entities[self.train[:, [0, 2]].ravel()] = True
+        relations = np.zeros(max(self.num_relations, 1), bool)
+        relations[self.train[:, 1]] = True
+        keep = entities[triples[:, 0]] & entities[triples[:, 2]] & relations[triples[:, 1]]
+        return triples[keep]
 
     @property
     def num_entities(self):
@@ -87,21 +99,24 @@ def read_triples(path):
 
 
 def from_string_triples(name, splits):
-    """Number entities and relations from ``splits['train']``; drop and count
-    valid/test triples that name anything unseen in training."""
+    """Number entities and relations over all splits (training's first);
+    count the valid/test triples that name anything unseen in training."""
     if not splits["train"]:
         raise UsageError(f"{name}: train has no triples")
-    entities = sorted({h for h, _, _ in splits["train"]} | {t for _, _, t in splits["train"]})
-    relations = sorted({r for _, r, _ in splits["train"]})
+    everything = [t for split in SPLIT_NAMES for t in splits[split]]
+    train_entities = {h for h, _, _ in splits["train"]} | {t for _, _, t in splits["train"]}
+    train_relations = {r for _, r, _ in splits["train"]}
+    entities = sorted(train_entities) + sorted(({h for h, _, _ in everything} | {t for _, _, t in everything})
+                                               - train_entities)
+    relations = sorted(train_relations) + sorted({r for _, r, _ in everything} - train_relations)
     e_id = {e: i for i, e in enumerate(entities)}
     r_id = {r: i for i, r in enumerate(relations)}
-    arrays, skipped = {}, {}
-    for split in SPLIT_NAMES:
-        keep = [(e_id[h], r_id[r], e_id[t]) for h, r, t in splits[split] if h in e_id and t in e_id and r in r_id]
-        skipped[split] = len(splits[split]) - len(keep)
-        arrays[split] = np.array(keep, dtype=np.int32).reshape(-1, 3)
+    arrays = {split: np.array([(e_id[h], r_id[r], e_id[t]) for h, r, t in splits[split]],
+                              dtype=np.int32).reshape(-1, 3) for split in SPLIT_NAMES}
+    unseen = {split: sum(1 for h, r, t in splits[split] if h not in train_entities or t not in train_entities
+                         or r not in train_relations) for split in SPLIT_NAMES[1:]}
     return KnowledgeGraph(name, entities, relations, arrays["train"], arrays["valid"], arrays["test"],
-                          {k: v for k, v in skipped.items() if v})
+                          {k: v for k, v in unseen.items() if v})
 
 
 def read_graph_dir(directory, flag="--data-dir"):
@@ -208,7 +223,7 @@ class GraphSplits(Splits):
     def sizes(self):
         g = self.graph
         return {"train": len(g.train), "val": len(g.valid), "test": len(g.test), "entities": g.num_entities,
-                "relations": g.num_relations, "skipped": dict(g.skipped)}
+                "relations": g.num_relations, "unseen": dict(g.unseen)}
 
 
 def _queries(graph, triples):

@@ -6,6 +6,8 @@ from typing import Optional
 
 import numpy as np
 
+from keras_arch.errors import UsageError
+
 
 @dataclasses.dataclass
 class Splits:
@@ -62,11 +64,18 @@ class Splits:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": test}
 
 
-def stratified_split(x, y, fraction, seed):
-    """Hold out ``fraction`` of (x, y), keeping class proportions; fixed seed."""
+def stratified_split(x, y, fraction, seed, flag="the data"):
+    """Hold out ``fraction`` of (x, y), keeping class proportions; fixed seed.
+    Too few examples for that (a class with one example, a held-out part
+    smaller than the number of classes) is one line naming ``flag``."""
     from sklearn.model_selection import train_test_split
-    x_a, x_b, y_a, y_b = train_test_split(
-        x, y, test_size=fraction, stratify=y, random_state=seed)
+    try:
+        x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError as e:
+        counts = np.bincount(np.asarray(y).astype(np.int64)) if len(y) else np.zeros(0)
+        raise UsageError(f"{flag}: {len(y)} examples are too few to hold out a stratified {fraction:.0%} "
+                         f"(the smallest class has {int(counts[counts > 0].min()) if counts.any() else 0}; "
+                         f"{str(e).rstrip('.')})") from None
     return x_a, y_a, x_b, y_b
 
 

@@ -24,8 +24,19 @@ MAX_TOKENS = 10_000  # document 000 §4.3: Embedding(10000, 64)
 MAX_LENGTH = 50
 
 
-def read_class_dir(directory, flag="--data-dir"):
-    """(texts, labels, class names) from one file per class."""
+def cut(text, max_words):
+    """``text`` cut to its first ``max_words`` words (and at most 100
+    characters a word): what the model reads, so that one huge line costs
+    no more memory than a normal one. Shorter texts are left as they are."""
+    if len(text) <= max_words:
+        return text
+    words = text[:max_words * 100].split(None, max_words)
+    return text if len(words) <= max_words and len(text) <= max_words * 100 else " ".join(words[:max_words])
+
+
+def read_class_dir(directory, flag="--data-dir", max_words=None):
+    """(texts, labels, class names) from one file per class, each text cut to
+    ``max_words`` words (:func:`cut`) when given."""
     if not os.path.isdir(directory):
         raise UsageError(f"{flag} {directory}: no such directory")
     files = sorted(f for f in os.listdir(directory)
@@ -40,7 +51,7 @@ def read_class_dir(directory, flag="--data-dir"):
                 lines = [line.strip() for line in f]
         except UnicodeDecodeError as e:
             raise UsageError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-        lines = [line for line in lines if line]
+        lines = [cut(line, max_words) if max_words else line for line in lines if line]
         if not lines:
             raise UsageError(f"{path}: no examples (one per line expected)")
         texts += lines
@@ -93,10 +104,11 @@ def vectorize(train_texts, *others, max_tokens=MAX_TOKENS, max_length=MAX_LENGTH
     return [encode(train_texts)] + [encode(t) for t in others], layer.get_vocabulary()
 
 
-def load_raw(dataset="generated", data_dir=None, test_dir=None, generated=4000):
-    """Raw texts: (x_train, y_train, x_val, y_val, x_test, y_test, classes, name)."""
+def load_raw(dataset="generated", data_dir=None, test_dir=None, generated=4000, max_words=None):
+    """Raw texts: (x_train, y_train, x_val, y_val, x_test, y_test, classes,
+    name), each cut to ``max_words`` words (what the model reads) when given."""
     if data_dir:
-        texts, labels, classes = read_class_dir(data_dir)
+        texts, labels, classes = read_class_dir(data_dir, max_words=max_words)
         name = "text-dir"
     elif dataset == "imdb":
         (texts, labels), test = _imdb()
@@ -104,14 +116,15 @@ def load_raw(dataset="generated", data_dir=None, test_dir=None, generated=4000):
     else:
         texts, labels, classes = generated_reviews(generated)
         name = "generated-reviews"
+    flag = f"--data-dir {data_dir}" if data_dir else f"--dataset {dataset}"
     if (dataset == "imdb" and not data_dir) or test_dir:  # the test set comes from elsewhere
-        x_train, y_train, x_val, y_val = stratified_split(texts, labels, 0.1, SPLIT_SEED)
+        x_train, y_train, x_val, y_val = stratified_split(texts, labels, 0.1, SPLIT_SEED, flag)
         x_test, y_test = (None, None) if test_dir else test
     else:
-        x_rest, y_rest, x_test, y_test = stratified_split(texts, labels, 0.1, SPLIT_SEED)
-        x_train, y_train, x_val, y_val = stratified_split(x_rest, y_rest, 1 / 9, SPLIT_SEED)
+        x_rest, y_rest, x_test, y_test = stratified_split(texts, labels, 0.1, SPLIT_SEED, flag)
+        x_train, y_train, x_val, y_val = stratified_split(x_rest, y_rest, 1 / 9, SPLIT_SEED, flag)
     if test_dir:
-        test_texts, y_test, test_classes = read_class_dir(test_dir, "--test-dir")
+        test_texts, y_test, test_classes = read_class_dir(test_dir, "--test-dir", max_words=max_words)
         if test_classes != classes:
             raise UsageError(f"--test-dir {test_dir}: classes {test_classes} differ from {classes}")
         x_test = test_texts
@@ -130,7 +143,8 @@ def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGT
             vocabulary, from the packaged MiniLM (:mod:`keras_arch.data.word_vectors`),
             as a function of the embedding width (the recipe chooses the width).
     """
-    x_train, y_train, x_val, y_val, x_test, y_test, classes, name = load_raw(dataset, data_dir, test_dir)
+    x_train, y_train, x_val, y_val, x_test, y_test, classes, name = load_raw(dataset, data_dir, test_dir,
+                                                                             max_words=max_length)
     (x_train, x_val, x_test), vocab = vectorize(x_train, x_val, x_test, max_length=max_length)
     builder_args = {"vocab_size": len(vocab)}
     if word_vectors:

@@ -1,6 +1,7 @@
 """Attention classifiers: document 000 §4.3 (LSTM + Attention) and document 004
 §4.1 (multi-head self-attention Transformer)."""
 from keras_arch.backend import keras
+from keras_arch.layers.masked_mean import MaskedMean
 from keras_arch.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_arch.layers.transformer_encoder_block import TransformerEncoderBlock
 
@@ -88,7 +89,7 @@ def transformer_classifier(vocab_size=10_000, num_classes=2, input_shape=(50,), 
                                     feed_forward=ff, norm_first=norm_first, name=f"encoder_{i}")(x)  # (batch, time, embed_dim)
     if norm_first:  # pre-norm blocks leave the residual stream unnormalised
         x = layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
-    x = layers.GlobalAveragePooling1D(name="pool")(x)  # masked mean over real tokens
+    x = MaskedMean(name="pool")(x)  # mean over real tokens (zeros for a text with none)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(ids, outputs, name="transformer_classifier")

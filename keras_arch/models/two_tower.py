@@ -15,6 +15,7 @@ side and no text side. Here:
 """
 from keras_arch.backend import keras
 from keras_arch.layers.contrastive_similarity import ContrastiveSimilarity
+from keras_arch.layers.masked_mean import MaskedMean
 from keras_arch.layers.weighted_fusion import WeightedFusion
 
 
@@ -38,7 +39,7 @@ def text_tower(vocabulary, caption_length=10, embed_dim=64, token_dim=32):
     ids = keras.layers.TextVectorization(vocabulary=list(vocabulary), output_sequence_length=caption_length,
                                          name="tokenize")(caption)  # (batch, caption_length); 0 pad, 1 OOV
     tokens = keras.layers.Embedding(len(vocabulary) + 2, token_dim, mask_zero=True)(ids)
-    pooled = keras.layers.GlobalAveragePooling1D()(tokens)  # masked mean, (batch, token_dim)
+    pooled = MaskedMean(name="pool")(tokens)  # mean over real tokens (zeros for a caption with none), (batch, token_dim)
     embedding = keras.layers.Dense(embed_dim, name="text_embedding")(
         keras.layers.Dense(128, activation="relu")(pooled))
     return keras.Model(caption, [pooled, embedding], name="text_tower")

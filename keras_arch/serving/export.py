@@ -18,6 +18,32 @@ from keras_arch.io import staging_dir
 from keras_arch.serving import warmup
 
 
+STAGING = ".tmp-export-"  # + the exporting process's pid + "-": hidden from TF Serving (not all digits)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_abandoned_staging(model_dir):
+    """Delete the staging directories of exports whose process is gone (killed
+    mid-export): they would otherwise stay beside the versions forever."""
+    if not os.path.isdir(model_dir):
+        return
+    for name in os.listdir(model_dir):
+        if not name.startswith(STAGING):
+            continue
+        pid = name[len(STAGING):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(model_dir, name), ignore_errors=True)
+
+
 def versions(model_dir):
     """The integer versions present under ``model_dir``, ascending."""
     if not os.path.isdir(model_dir):
@@ -53,7 +79,8 @@ def export_servable(model, base_dir, name, signatures, warmup_requests=(), check
     if checks:
         from keras_arch.serving.signatures import guard_all
         signatures = guard_all(signatures)
-    tmp = staging_dir(model_dir, ".tmp-export-")  # 0755 under umask 022: a server running as another user reads it
+    remove_abandoned_staging(model_dir)
+    tmp = staging_dir(model_dir, f"{STAGING}{os.getpid()}-")  # 0755 under umask 022: another user's server reads it
     try:
         model.save(tmp, save_format="tf", include_optimizer=False, signatures=signatures)
         if warmup_requests:

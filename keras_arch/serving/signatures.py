@@ -18,8 +18,10 @@ so that, in the graph itself:
   Tensor had NaN values``).
 
 Every refusal is an InvalidArgumentError (gRPC INVALID_ARGUMENT, REST 400).
-A batch of 0 needs nothing here: every arch's graph returns empty outputs of
-the right shape for it (tested per arch and signature).
+A batch of 0 runs the model on one blank example (zeros, empty strings) and
+answers its outputs cut to 0 rows: empty outputs of the right shape and
+dtype, whatever the kernels do with an empty batch (oneDNN's convolution
+fails on one: "input depth must be evenly divisible by filter depth").
 
 Cost: the shape check is one op (EnsureShape) in front of the model. The
 value checks (one CheckNumerics; three elementwise ops and another for the
@@ -130,10 +132,18 @@ def guard(fn):
         # outputs: CheckNumerics is stateful, and tf.function makes every
         # stateful op a control output that the call waits for.
         del value_checks
-        return inner(*inputs)
+        rows = tf.shape(inputs[0])[0]
+        inputs = [tf.cond(rows > 0, lambda x=x: x, lambda x=x: _blank_row(x)) for x in inputs]
+        return tf.nest.map_structure(lambda t: t[:rows], inner(*inputs))
 
     serve._keras_arch_guarded = True
     return serve
+
+
+def _blank_row(x):
+    """One example of ``x``'s shape and dtype: zeros (padding, black pixels) or empty strings."""
+    shape = tf.concat([[1], tf.shape(x)[1:]], 0)
+    return tf.fill(shape, tf.constant("" if x.dtype == tf.string else 0, x.dtype))
 
 
 def guard_all(signatures):

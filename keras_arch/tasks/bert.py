@@ -19,9 +19,10 @@ from keras_arch.tasks.base import Task
 GENERATED = 800  # embedded default: small enough to fine-tune offline in minutes
 
 
-def load(dataset="generated", data_dir=None, test_dir=None):
+def load(dataset="generated", data_dir=None, test_dir=None, max_length=MAX_LENGTH):
+    """Raw sentences, each cut to the ``max_length`` words the encoder can read at most."""
     x_train, y_train, x_val, y_val, x_test, y_test, classes, name = text.load_raw(
-        dataset, data_dir, test_dir, generated=GENERATED)
+        dataset, data_dir, test_dir, generated=GENERATED, max_words=max_length)
     as_str = lambda a: np.array([str(t) for t in a], dtype=object)  # noqa: E731
     return Splits(name, as_str(x_train), y_train, as_str(x_val), y_val, len(classes), as_str(x_test), y_test)
 
@@ -78,7 +79,8 @@ class BertTask(Task):
         check_max_length(self.max_length, config)
 
     def load_data(self):
-        return load(dataset_name(self.config, self.recipe), self.config.data_dir, self.config.test_dir)
+        return load(dataset_name(self.config, self.recipe), self.config.data_dir, self.config.test_dir,
+                    self.max_length)
 
     def extra_settings(self, splits):
         return {"pretrained": self.pretrained, "max_length": self.max_length,

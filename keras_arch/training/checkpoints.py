@@ -22,7 +22,10 @@ RUN = "run.json"
 BACKUP = "backup"
 HISTORY = "history.csv"
 # What must match for a run to resume from DIR: anything else (epochs, say) may change.
-SAME_RUN = ("arch", "dataset", "batch_size", "optimizer", "lr_schedule", "learning_rate", "seed")
+# The data and the model's arguments too: resumed on other data or another vocabulary,
+# the weights would either not load or go on learning something else.
+SAME_RUN = ("arch", "dataset", "data_dir", "test_dir", "batch_size", "optimizer", "lr_schedule",
+            "learning_rate", "seed", "builder_kwargs", "model_args")
 
 
 def completed_epochs(directory):
@@ -93,8 +96,7 @@ def check_same_run(directory, run_info):
     before = _recorded(directory)
     if before is None:
         return
-    old = {"arch": before["arch"], **{k: before["config"].get(k) for k in SAME_RUN if k != "arch"}}
-    new = {"arch": run_info["arch"], **{k: run_info["config"].get(k) for k in SAME_RUN if k != "arch"}}
+    old, new = _identity(before), _identity(json.loads(json.dumps(run_info, default=str)))
     changed = {k: (old[k], new[k]) for k in SAME_RUN if old[k] != new[k]}
     if changed:
         what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
@@ -102,14 +104,78 @@ def check_same_run(directory, run_info):
                          f"{_state(directory)}; {START_OVER}")
 
 
-def callbacks(directory, run_info, chief=True):
+def _identity(info):
+    """The SAME_RUN fields of a run.json (model_args beside config)."""
+    config = info.get("config", {})
+    out = {"arch": info.get("arch")}
+    for key in SAME_RUN[1:]:
+        out[key] = info.get(key) if key == "model_args" else config.get(key)
+    return out
+
+
+def check_writable(directory):
+    """Everything a resumed run rewrites (the backup, best weights, run.json,
+    history.csv) must be writable, or the run would fail after an epoch."""
+    backup = os.path.join(directory, BACKUP)
+    paths = [directory] + [os.path.join(directory, n) for n in (BEST, RUN, HISTORY)]
+    for root, dirs, files in os.walk(backup):
+        paths += [root] + [os.path.join(root, f) for f in files]
+    for path in paths:
+        if os.path.exists(path) and not os.access(path, os.W_OK | (os.X_OK if os.path.isdir(path) else 0)):
+            raise UsageError(f"--checkpoint-dir {directory}: {path} is not writable; the run rewrites it every epoch")
+
+
+def check_backup(directory):
+    """Every tensor of an interrupted run's backup reads back: a truncated or
+    zeroed file is one line now, not a traceback inside fit."""
+    import tensorflow as tf
+    if not _has_backup(directory):
+        return
+    backup = os.path.join(directory, BACKUP)
+    try:
+        latest = tf.train.latest_checkpoint(os.path.join(backup, "chief")) or tf.train.latest_checkpoint(backup)
+        reader = tf.train.load_checkpoint(latest)
+        for key in reader.get_variable_to_shape_map():
+            reader.get_tensor(key)
+    except Exception as e:  # a damaged file raises ValueError, IndexError, DataLossError...
+        raise UsageError(f"--checkpoint-dir {directory}: the backup in {backup} is corrupt "
+                         f"({str(e).splitlines()[0][:160]}); move it away to start over") from None
+
+
+def best_so_far(directory, monitor="val_loss"):
+    """The best (lowest) ``monitor`` of the epochs history.csv records, or None."""
+    import csv
+    path = os.path.join(directory, HISTORY)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, newline="") as f:
+            values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor) not in (None, "")]
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--checkpoint-dir {directory}: {HISTORY} cannot be read ({e}); {START_OVER}") from None
+    return min(values) if values else None
+
+
+def callbacks(directory, run_info, chief=True, resumed=False):
     """BackupAndRestore (resume), the best weights and, on the chief, run.json
-    and an epoch log (history.csv, appended across restarts)."""
+    and an epoch log (history.csv, appended across restarts).
+
+    Args:
+        directory: the --checkpoint-dir.
+        run_info: what run.json records.
+        chief: whether this process writes run.json and history.csv.
+        resumed: the run resumes an interrupted one: best.weights.h5 is kept
+            unless an epoch beats the best val_loss history.csv records.
+    """
     from keras_arch.backend import keras
     os.makedirs(directory, exist_ok=True)
-    out = [keras.callbacks.BackupAndRestore(os.path.join(directory, BACKUP)),
-           keras.callbacks.ModelCheckpoint(os.path.join(directory, BEST), monitor="val_loss",
-                                           save_best_only=True, save_weights_only=True)]
+    best = keras.callbacks.ModelCheckpoint(os.path.join(directory, BEST), monitor="val_loss",
+                                           save_best_only=True, save_weights_only=True)
+    if resumed:  # the best so far is in history.csv: an epoch after the restart must beat it to replace the file
+        previous = best_so_far(directory)
+        if previous is not None:
+            best.best = previous
+    out = [keras.callbacks.BackupAndRestore(os.path.join(directory, BACKUP)), best]
     if chief:
         write_atomic(os.path.join(directory, RUN), json.dumps(run_info, indent=2, default=str))
         out.append(keras.callbacks.CSVLogger(os.path.join(directory, HISTORY), append=True))

@@ -71,9 +71,11 @@ def _run(experiment, splits, strategy, policy, policy_reason):
         run_info = {"arch": experiment.arch, "model_args": splits.model_args(structure_only=True),
                     "config": settings.as_dict()}
         checkpoints.check_same_run(config.checkpoint_dir, run_info)
+        checkpoints.check_writable(config.checkpoint_dir)
+        checkpoints.check_backup(config.checkpoint_dir)
         start_epoch = min(checkpoints.completed_epochs(config.checkpoint_dir), settings.epochs)
     seed_everything(settings.seed, replayable=bool(config.checkpoint_dir), deterministic=not settings.jit)
-    trainer = Trainer(config, run_info, chief=distribute.is_chief())
+    trainer = Trainer(config, run_info, chief=distribute.is_chief(), resumed=start_epoch > 0)
 
     model = task.build_model(splits, settings)
     fitted = task.fit(model, splits, settings, trainer.fit, start_epoch)
@@ -133,6 +135,8 @@ def summary(task, splits, m):
             rows.append((f"{stage} accuracy", f"{s['accuracy']:.4f}{extra}"))
     rows += [tuple(r) for r in m.get("report_rows", [])]
     rows += [("epochs", task.epochs_row(m)), ("training seconds", f"{m['train_seconds']:.1f}")]
+    if m["resumed_at_epoch"] and not m["epochs_this_run"]:
+        rows.append(("resumed", f"all {m['resumed_at_epoch']} epochs were done already: nothing trained"))
     if "samples_per_second" in m:
         rows.append(("samples/s", f"{m['samples_per_second']:.0f}"))
     rows.append(("parameters", f"{m['parameters']:,}"))

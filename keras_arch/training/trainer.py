@@ -24,10 +24,11 @@ class Trainer:
         run_info: what ``--checkpoint-dir``'s run.json records (arch, model
             arguments, settings); None without ``--checkpoint-dir``.
         chief: whether this process writes checkpoints (multi-worker runs).
+        resumed: the resumable fit continues an interrupted run.
     """
 
-    def __init__(self, config, run_info=None, chief=True):
-        self.config, self.run_info, self.chief = config, run_info, chief
+    def __init__(self, config, run_info=None, chief=True, resumed=False):
+        self.config, self.run_info, self.chief, self.resumed = config, run_info, chief, resumed
         self.seconds = 0.0  # time spent in fit, every phase together
         self.phases = []  # (label, epochs) of every fit
 
@@ -49,7 +50,8 @@ class Trainer:
         """
         out = list(callbacks) + standard_callbacks(self.config)
         if resumable and self.run_info is not None:
-            out += checkpoints.callbacks(self.config.checkpoint_dir, self.run_info, chief=self.chief)
+            out += checkpoints.callbacks(self.config.checkpoint_dir, self.run_info, chief=self.chief,
+                                         resumed=self.resumed)
         start = time.perf_counter()
         history = model.fit(train, validation_data=val, epochs=epochs, steps_per_epoch=steps,
                             verbose=self.verbose, callbacks=out)

@@ -15,14 +15,19 @@ def write_graph(directory, train, valid, test):
             f.writelines("\t".join(r) + "\n" for r in rows)
 
 
-def test_unseen_entities_are_counted_and_skipped(tmp_path):
+def test_unseen_entities_are_numbered_ranked_and_counted(tmp_path):
+    """The standard protocol (ConvE, LibKGE): every valid and test triple is
+    kept and ranked, entities and relations numbered over all splits
+    (training's first); those naming something train lacks are counted, and
+    ``seen`` picks the others."""
     write_graph(tmp_path, [("a", "r", "b"), ("b", "s", "c")],
                 [("a", "s", "c"), ("a", "r", "zzz")],  # zzz never in train
                 [("c", "new_relation", "a"), ("c", "r", "a")])
     g = kg.read_graph_dir(str(tmp_path))
-    assert g.entities == ["a", "b", "c"] and g.relations == ["r", "s"]
-    assert g.skipped == {"valid": 1, "test": 1}
-    assert g.valid.tolist() == [[0, 1, 2]] and g.test.tolist() == [[2, 0, 0]]
+    assert g.entities == ["a", "b", "c", "zzz"] and g.relations == ["r", "s", "new_relation"]
+    assert g.unseen == {"valid": 1, "test": 1}
+    assert g.valid.tolist() == [[0, 1, 2], [0, 0, 3]] and g.test.tolist() == [[2, 2, 0], [2, 0, 0]]
+    assert g.seen(g.test).tolist() == [[2, 0, 0]] and g.seen(g.valid).tolist() == [[0, 1, 2]]
 
 
 def test_inverses_and_filter():
@@ -54,7 +59,7 @@ def test_family_graph_follows_its_rules():
     g = kg.family_graph(families=3)
     names = lambda split: {(g.entities[h], g.relations[r], g.entities[t]) for h, r, t in split}  # noqa: E731
     facts = names(g.train) | names(g.valid) | names(g.test)
-    assert not g.skipped and len(facts) == len(g.train) + len(g.valid) + len(g.test)
+    assert not g.unseen and len(facts) == len(g.train) + len(g.valid) + len(g.test)
     for h, r, t in facts:
         if r == "father_of":
             assert (t, "son_of", h) in facts or (t, "daughter_of", h) in facts

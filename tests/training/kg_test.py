@@ -184,3 +184,17 @@ def test_a_large_graph_builds_the_planned_model():
         assert (scorer.hidden, scorer.dropout, scorer.hidden_dropout) == expected
         assert settings.builder_kwargs["hidden_dropout"] == 0.0 and settings.extras["negatives"] == 512
         assert ("hidden 50" in settings.extras["scale"]) == (overrides != {"hidden": 16})
+
+
+def test_every_test_triple_is_ranked_and_the_seen_ones_are_reported_beside():
+    """The standard protocol: a test triple naming an entity train lacks is
+    ranked like the others (test_mrr counts it); test_seen_mrr leaves it out."""
+    graph = kg.family_graph(families=2)
+    unseen = np.array([[0, 0, graph.num_entities]], np.int32)  # an entity only the test split names
+    graph = kg.KnowledgeGraph(graph.name, graph.entities + ["stranger"], graph.relations, graph.train, graph.valid,
+                              np.concatenate([graph.test, unseen]), {"test": 1})
+    model, m = train_on_graph("kg-distmult", graph, RunConfig(epochs=2, quiet=True), {"dim": 8})
+    assert m["data"]["unseen"] == {"test": 1}
+    assert "test_seen_mrr" in m and m["test_mrr"] != m["test_seen_mrr"]
+    rows = dict(m["summary"])
+    assert rows["triples naming what train lacks"] == "1 test (ranked like the rest)"
