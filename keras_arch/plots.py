@@ -1,5 +1,10 @@
 """--plot DIR: training curves for every arch, attention heat maps for the
-attention models (matplotlib, Agg backend; files written atomically)."""
+attention models (matplotlib, Agg backend; files written atomically).
+
+Every figure labels its axes and says what it shows; heat maps have a
+colorbar, the tokens on their axes and a title that says whether heads are
+averaged; an axis that does not start at 0 says so in its label.
+"""
 import io
 import os
 
@@ -12,7 +17,20 @@ def _plt():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+    plt.MaxNLocator = MaxNLocator  # integer ticks for epochs, steps, positions
     return plt
+
+
+def heatmap(ax, weights, rows, columns, title, fig, vmax=None):
+    """A weights matrix with its labels on both axes and a colorbar (0 to ``vmax``,
+    default the matrix's largest weight), in fonts a reader can read."""
+    im = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=vmax or float(np.max(weights)), aspect="auto")
+    ax.set_xticks(range(len(columns)), columns, rotation=90, fontsize=9)
+    ax.set_yticks(range(len(rows)), rows, fontsize=9)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="attention weight")
+    return im
 
 
 def _save(fig, path):
@@ -33,7 +51,8 @@ def training_curves(history, path, title=""):
             if prefix + key in history:
                 ax.plot(range(1, len(history[prefix + key]) + 1), history[prefix + key], style,
                         label=(prefix or "train_") + key)
-        ax.set_xlabel("epoch"), ax.set_title(key), ax.legend()
+        ax.set_xlabel("epoch"), ax.set_ylabel(key), ax.set_title(key), ax.legend()
+        ax.xaxis.set_major_locator(_plt().MaxNLocator(integer=True))
     fig.suptitle(title)
     return _save(fig, path)
 
@@ -43,18 +62,20 @@ def _tokens(ids, vocab):
 
 
 def attention_classifier(model, splits, directory, n=4):
-    """Weights of the final-state query over the tokens of a few test sentences."""
+    """Weights of the final-state query over the tokens of a few test
+    sentences (one query, so a row per sentence; the weights of a row sum to 1)."""
     from keras_arch.models.attention import attention_weights_model
     plt = _plt()
     _, x, y = splits.eval_split()
     weights = attention_weights_model(model).predict(x[:n], verbose=0)[:, 0, :]  # (n, time)
-    fig, axes = plt.subplots(n, 1, figsize=(12, 1.8 * n))
-    fig.subplots_adjust(hspace=1.4)
+    fig, axes = plt.subplots(n, 1, figsize=(12, 2.2 * n))
+    fig.subplots_adjust(hspace=1.6)
+    top = float(weights.max())
     for ax, ids, w, label in zip(np.atleast_1d(axes), x[:n], weights, y[:n]):
         words = _tokens(ids, splits.vocabulary)
-        ax.imshow(w[None, :len(words)], cmap="viridis", aspect="auto")
-        ax.set_xticks(range(len(words)), words, rotation=60, fontsize=7), ax.set_yticks([])
-        ax.set_title(f"label {label}", fontsize=8)
+        heatmap(ax, w[None, :len(words)], ["final state"], words,
+                f"attention of the LSTM's final state over the words · 末状态对各词的注意力 (label {label})", fig, top)
+        ax.set_xlabel("word (key)")
     return [_save(fig, os.path.join(directory, "attention.png"))]
 
 
@@ -67,12 +88,13 @@ def transformer_attention(model, splits, directory, n=2):
     embedded = model.get_layer("embedding")(x[:n])
     mask = tf.not_equal(x[:n], 0)
     _, weights = block.attention(embedded, mask=mask, return_attention_scores=True)  # (n, heads, q, k)
-    fig, axes = plt.subplots(1, n, figsize=(6 * n, 5))
+    heads = weights.shape[1]
+    fig, axes = plt.subplots(1, n, figsize=(8 * n, 7))
     for ax, ids, w in zip(np.atleast_1d(axes), x[:n], weights.numpy().mean(1)):
         words = _tokens(ids, splits.vocabulary)
-        ax.imshow(w[:len(words), :len(words)], cmap="viridis")
-        ax.set_xticks(range(len(words)), words, rotation=90, fontsize=6)
-        ax.set_yticks(range(len(words)), words, fontsize=6)
+        heatmap(ax, w[:len(words), :len(words)], words, words,
+                f"self-attention, mean of the {heads} heads · {heads} 个头的平均自注意力", fig)
+        ax.set_xlabel("attended word (key)"), ax.set_ylabel("attending word (query)")
     return [_save(fig, os.path.join(directory, "self_attention.png"))]
 
 
@@ -83,11 +105,12 @@ def seq2seq_attention(model, splits, directory, n=2):
     _, x, _ = splits.eval_split()
     probe = keras.Model(model.inputs, model.get_layer("attention").output[1])
     weights = probe.predict({k: v[:n] for k, v in x.items()}, verbose=0)  # (n, target, source)
-    fig, axes = plt.subplots(1, n, figsize=(5 * n, 4.5))
+    fig, axes = plt.subplots(1, n, figsize=(7 * n, 6))
     for ax, w, src in zip(np.atleast_1d(axes), weights, x["source"][:n]):
         k = int(np.sum(src != 0))
-        ax.imshow(w[:k + 1, :k], cmap="viridis")
-        ax.set_xlabel("source position"), ax.set_ylabel("output step")
+        heatmap(ax, w[:k + 1, :k], [f"out {t}" for t in range(k)] + ["END"], [f"{i}:{src[i]}" for i in range(k)],
+                "Bahdanau attention of each output step over the source · 每个输出步对源序列的注意力", fig)
+        ax.set_xlabel("source position:token (key)"), ax.set_ylabel("output step (query)")
     return [_save(fig, os.path.join(directory, "seq2seq_attention.png"))]
 
 
@@ -201,7 +224,10 @@ def compression_stages(stages, path):
             ax.annotate(fmt.format(v), (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
         ax.set_xticks(range(len(values)), list(values), fontsize=8), ax.set_ylabel(label)
     lowest = min(acc.values()) if acc else 0
-    a1.set_ylim(max(0.0, lowest - 0.05), 1.0)
+    bottom = max(0.0, lowest - 0.05)
+    a1.set_ylim(bottom, 1.0)
+    if bottom > 0:  # say so: bars cut at the bottom magnify small differences
+        a1.set_ylabel(f"accuracy (axis starts at {bottom:.2f}, not 0)")
     a1.set_title("accuracy per stage"), a2.set_title("model size per stage")
     return _save(fig, path)
 

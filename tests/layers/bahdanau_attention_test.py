@@ -3,7 +3,7 @@ import tensorflow as tf
 
 from keras_arch.layers.bahdanau_attention import BahdanauAttention
 from tests.helpers import run_layer_test
-from tests.reference import bahdanau, randomize
+from keras_arch.reference import bahdanau, randomize
 
 
 def softmax(z, axis=-1):

@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras_arch.backend import keras
 from keras_arch.layers.mixture_of_experts import MixtureOfExperts
 from tests.helpers import run_layer_test
-from tests.reference import mixture_of_experts
+from keras_arch.reference import mixture_of_experts
 
 
 def routed(layer, logits, valid=None):

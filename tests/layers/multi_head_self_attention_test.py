@@ -4,7 +4,7 @@ import tensorflow as tf
 from keras_arch.backend import keras
 from keras_arch.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tests.helpers import run_layer_test
-from tests.reference import mhsa_weights, multi_head_self_attention, randomize
+from keras_arch.reference import mhsa_weights, multi_head_self_attention, randomize
 
 # Padding at different places per example: a counted pad changes examples 1 and 2.
 MASK = np.array([[True] * 6, [True] * 4 + [False] * 2, [True, True, True, False, False, False]])

@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras_arch.layers.mixture_of_experts import MixtureOfExperts
 from keras_arch.layers.transformer_encoder_block import TransformerEncoderBlock
 from tests.helpers import run_layer_test
-from tests.reference import layer_norm, mhsa_weights, mixture_of_experts, multi_head_self_attention, randomize, relu
+from keras_arch.reference import layer_norm, mhsa_weights, mixture_of_experts, multi_head_self_attention, randomize, relu
 
 MASK = np.array([[True] * 5, [True, True, True, False, False]])
 

@@ -2,7 +2,7 @@ import numpy as np
 
 from keras_arch.layers.weighted_fusion import WeightedFusion
 from tests.helpers import run_layer_test
-from tests.reference import randomize
+from keras_arch.reference import randomize
 
 
 def test_fusion_formula_against_numpy(tmp_path):

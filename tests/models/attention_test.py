@@ -6,7 +6,7 @@ from keras_arch.models import attention
 import tensorflow as tf
 
 from tests.helpers import run_model_test
-from tests.reference import layer_norm, lstm, mhsa_weights, multi_head_self_attention, randomize, relu, softmax
+from keras_arch.reference import layer_norm, lstm, mhsa_weights, multi_head_self_attention, randomize, relu, softmax
 
 IDS = np.array([[5, 9, 3, 7, 0, 0, 0], [4, 4, 8, 2, 6, 1, 3]], np.int32)
 

@@ -13,7 +13,7 @@ from keras_arch.errors import UsageError
 from keras_arch.layers.scaled_dot_product_attention import ScaledDotProductAttention
 from keras_arch.models import bert_backbone as bb
 from keras_arch.models import bert_config as bcfg
-from tests import reference
+from keras_arch import reference
 from tests.helpers import run_layer_test
 
 SMALL = bcfg.BertConfig(vocab_size=50, hidden_size=12, num_hidden_layers=2, num_attention_heads=3,

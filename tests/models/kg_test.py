@@ -4,7 +4,7 @@ import pytest
 from keras_arch.layers.er_mlp_scorer import ERMLPScorer  # noqa: F401  (registers the class)
 from keras_arch.models import kg
 from tests.helpers import run_model_test
-from tests.reference import randomize, relu
+from keras_arch.reference import randomize, relu
 
 
 def numpy_score(scorer, kind, h, r, t, combine="concat"):

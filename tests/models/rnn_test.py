@@ -3,7 +3,7 @@ import pytest
 
 from keras_arch.models import rnn
 from tests.helpers import run_model_test
-from tests.reference import lstm, randomize, relu, softmax
+from keras_arch.reference import lstm, randomize, relu, softmax
 
 
 def lstm_params(n_in, units):

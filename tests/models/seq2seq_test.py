@@ -5,7 +5,7 @@ from keras_arch.data.sequences import START, reversal
 from keras_arch.data.splits import make_dataset
 from keras_arch.models.seq2seq import greedy_decode, seq2seq
 from tests.helpers import run_model_test
-from tests.reference import bahdanau, lstm, randomize, softmax
+from keras_arch.reference import bahdanau, lstm, randomize, softmax
 
 
 def test_shapes_and_masking():

@@ -1,9 +1,10 @@
 """NumPy references for the formula-bearing layers, written from the formulas
-in the documents and docstrings with their own loops: nothing here calls
-keras_arch. Tests compare the library with these on asymmetric inputs
-(random weights and biases, non-square shapes, distinct heads, padding) so
-that a dropped residual, a transposed matrix, a counted pad, a missing factor
-or a wrong axis changes the answer."""
+in the documents and docstrings with their own loops: nothing here imports
+keras_arch or TensorFlow. The tests compare the library with these on
+asymmetric inputs (random weights and biases, non-square shapes, distinct
+heads, padding) so that a dropped residual, a transposed matrix, a counted
+pad, a missing factor or a wrong axis changes the answer; the notebooks show
+them next to the formulas they compute."""
 import math
 
 import numpy as np
