@@ -71,16 +71,25 @@ def headings(doc):
     return [re.sub(r"\s", "", line.lstrip("#")) for line in text.splitlines() if line.startswith("#")]
 
 
+OWN_SECTIONS = ("小结", "练习")  # the notebook's own closing sections (d2l's), after the document's
+
+
 def check_headings(doc, cells):
     """Every section heading (## and ###) of the notebook is a heading of the document, in the document's order:
-    its Chinese part (before ' · ') equals the document's heading."""
-    own, at = headings(doc), -1
+    its Chinese part (before ' · ') equals the document's heading; the notebook's own closing sections
+    (小结 · Summary, 练习 · Exercises) come last."""
+    own, at, closing = headings(doc), -1, False
     for cell in cells:
         if cell.cell_type != "markdown":
             continue
         for line in cell.source.splitlines():
             if line.startswith("##"):
                 chinese = re.sub(r"\s", "", line.lstrip("#").split(" · ")[0])
+                if chinese in OWN_SECTIONS:
+                    closing = True
+                    continue
+                if closing:
+                    raise SystemExit(f"build.py: notebook {doc} heading {line!r} comes after 小结/练习")
                 found = [i for i, h in enumerate(own) if h == chinese and i > at]
                 if not found:
                     raise SystemExit(f"build.py: notebook {doc} heading {line!r} is not the document's next heading")
