@@ -54,12 +54,15 @@ ROWS = [
      "`run moe` (mixture of experts), `run early-exit`",
      "tests/layers/mixture_of_experts_test.py::test_top_k_and_capacity_are_respected"),
     ("003", "§4 Attention (summarisation)", "additive attention of a decoder state over encoder outputs",
-     "silent: the scores never see encoder_outputs; V takes hidden_size inputs but gets attention_size; "
-     "the softmax runs over an axis of size 1, so every weight is 1",
+     "fails unless hidden_size = attention_size (V takes hidden_size inputs but gets attention_size); with them "
+     "equal it runs, silently wrong: the scores never see encoder_outputs, and the softmax over an axis of size 1 "
+     "makes every weight 1",
      "`run seq2seq`, `keras_arch.layers.bahdanau_attention:BahdanauAttention`",
      "tests/errata_test.py::test_doc003_attention_weights_are_all_one"),
     ("004", "§4.1 自注意力机制", "multi-head self-attention",
-     "no softmax over the scores; unbind(dim=2) splits the sequence, not q/k/v (fails unless N = 3); np not imported",
+     "TypeError: nn.Dropout(rate=0.1) (PyTorch's argument is p); past that, permute(0, 2, 1, 3, 4) + unbind(dim=2) "
+     "splits the sequence, not q/k/v (fails unless N = 3, and then q kᵀ attends across heads, not positions); "
+     "no softmax over the scores; np not imported",
      "`run transformer`, `keras_arch.layers.multi_head_self_attention:MultiHeadSelfAttention`",
      "tests/errata_test.py::test_doc004_self_attention_unbinds_the_wrong_axis"),
     ("004", "§4.2 跨模态学习", "image-text shared representation and similarity",

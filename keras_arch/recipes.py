@@ -49,7 +49,7 @@ register(Recipe(
 register(Recipe(
     name="distill",
     summary="knowledge distillation: the cnn teacher, then a 5,258-parameter student (T=2, alpha=0.5)",
-    source="document 002 §3.3 (知识蒸馏)",
+    source="document 002 §3.1, §4.1 (知识蒸馏)",
     builder="keras_arch.models.cnn:tiny_cnn",
     task="keras_arch.tasks.distill:DistillTask",
     data=IMAGES, datasets=("digits", "mnist"),

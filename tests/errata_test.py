@@ -39,7 +39,8 @@ def test_doc001_rnn_as_written_fails():
 
 
 def test_doc003_attention_weights_are_all_one():
-    """W, tanh, V, a on the hidden state alone, then exp / sum over axis 1 of a
+    """With hidden_size != attention_size, V fails on its input width; equal,
+    W, tanh, V, a see the hidden state alone, then exp / sum over axis 1 of a
     (batch, 1) tensor: every weight is exactly 1 and encoder_outputs never count."""
     rng = np.random.default_rng(0)
     hidden_size = attention_size = 6  # equal, or V(hidden) fails on its input width
@@ -55,11 +56,15 @@ def test_doc003_attention_weights_are_all_one():
 
 def test_doc004_self_attention_unbinds_the_wrong_axis():
     """qkv.view(B, N, 3, H, d).permute(0, 2, 1, 3, 4) is (B, 3, N, H, d);
-    unbind(dim=2) splits N, so q, k, v = ... fails unless N == 3."""
+    unbind(dim=2) splits N, so q, k, v = ... fails unless N == 3, and then
+    q is (B, 3, H, d): q kᵀ compares heads with heads, not positions."""
     B, N, H, d = 2, 5, 2, 4
     qkv = np.zeros((B, N, 3 * H * d)).reshape(B, N, 3, H, d).transpose(0, 2, 1, 3, 4)
     with pytest.raises(ValueError, match="too many values to unpack"):
         q, k, v = [qkv[:, :, i] for i in range(qkv.shape[2])]
+    n3 = np.arange(B * 3 * 3 * H * d).reshape(B, 3, 3, H, d).transpose(0, 2, 1, 3, 4)  # N = 3
+    q3 = n3[:, :, 0]  # what unbind(dim=2) hands back as q: (B, 3 [q/k/v], H, d)
+    assert (q3 @ np.swapaxes(q3, -1, -2)).shape == (B, 3, H, H)  # H x H: attention across heads
     # With N == 3 it runs, but without a softmax the "attention" rows do not sum to 1.
     q = k = np.random.default_rng(1).normal(size=(1, 3, 4))
     attn = q @ k.transpose(0, 2, 1) / np.sqrt(4)
