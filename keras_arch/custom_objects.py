@@ -47,6 +47,12 @@ def registered():
     return sorted(n for n in keras.utils.get_custom_objects() if n.startswith("keras_arch>"))
 
 
+def registered_objects():
+    """{name: object} of every keras_arch registration, for ``from_config`` calls."""
+    custom = keras.utils.get_custom_objects()
+    return {name: custom[name] for name in registered()}
+
+
 def load_model(path, **kwargs):
     """Load a saved keras_arch model (every custom object registered).
 

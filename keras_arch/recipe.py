@@ -48,6 +48,8 @@ class Recipe:
     serving_output: str = "probabilities"
     # Fixed batch size for TFLite conversion, for layers that need one (LSTM).
     tflite_batch: Optional[int] = None
+    # {input: fixed length of its time axis} in the TFLite models (recurrent layers unroll over it).
+    tflite_lengths: Dict[str, int] = dataclasses.field(default_factory=dict)
     # "module:function"(model, splits, directory) -> [png paths], for --plot.
     plot: str = ""
     # "module:function"(model, splits) -> {metric: value} the trainer adds to

@@ -4,7 +4,7 @@ Add an arch here with :func:`keras_arch.recipe.register`; the CLI picks it up.
 An arch that trains like a classifier needs only a builder and this call;
 one that trains differently names its Task (``keras_arch/tasks/``).
 """
-from keras_arch.reasons import ATTENTION_INT8, GENERATED, SEVERAL_INPUTS
+from keras_arch.reasons import GENERATED, SEQ2SEQ_INT8
 from keras_arch.recipe import Recipe, register
 
 # Why an arch refuses an option its task honours (docs/options.md's table).
@@ -99,8 +99,8 @@ register(Recipe(
              # 4 epochs 0.68); batch 16 without it: 2 epochs 0.995-0.998, 8 epochs 1.0
              "generated": {"batch_size": 16, "builder_kwargs": {"embedding_dropout": 0.0}}},
     serving_input="token_ids", serving_output="probabilities", tflite_batch=1,
+    tflite_lengths={"token_ids": 50},  # TextVectorization's length: the LSTM unrolls over it (optimize/tflite.py)
     plot="keras_arch.plots:attention_classifier",
-    refused={"--tflite": ATTENTION_INT8},
 ))
 
 register(Recipe(
@@ -130,7 +130,8 @@ register(Recipe(
     epochs=8, batch_size=16, learning_rate=3e-3, lr_schedule="cosine",
     clipnorm=1.0,  # without it, 1 seed in 3 diverged late (token accuracy 0.84 instead of 0.98-1.0)
     task="keras_arch.tasks.classification:Seq2SeqTask",
-    refused={**GENERATED_ONLY, "--tflite": SEVERAL_INPUTS},
+    tflite_lengths={"source": 24, "target_in": 25},  # the reversal's lengths: the float TFLite model unrolls over them
+    refused={**GENERATED_ONLY, "--tflite": SEQ2SEQ_INT8},
     serving_input="source", serving_output="tokens",
     plot="keras_arch.plots:seq2seq_attention",
 ))

@@ -220,3 +220,126 @@ def bert_encoder(tensors, input_ids, attention_mask, token_type_ids, num_heads, 
             h = norm(a + f, p + "output.LayerNorm")
         out[b] = h
     return out
+
+
+# --- document 002: data parallelism, compression, early exit ----------------------------------------------
+
+def softmax_regression_gradients(x, y, w, b):
+    """Gradients of the mean cross-entropy L = (1/n) Σ_i -log softmax(x_i W + b)[y_i]
+    of a softmax regression over the n examples of ``x`` (n, d), written out:
+    ∂L/∂W = (1/n) Σ_i x_iᵀ (p_i - onehot(y_i)), ∂L/∂b = (1/n) Σ_i (p_i - onehot(y_i)).
+    What data-parallel training must reproduce from its replicas' shards
+    (document 002 §3.2). Returns (dW (d, classes), db (classes,))."""
+    x = np.asarray(x, np.float64)
+    n = len(x)
+    p = softmax(x @ np.asarray(w, np.float64) + np.asarray(b, np.float64), axis=1)
+    dw, db = np.zeros(np.shape(w)), np.zeros(np.shape(b))
+    for i in range(n):
+        err = p[i].copy()
+        err[int(y[i])] -= 1.0  # p_i - onehot(y_i)
+        dw += np.outer(x[i], err) / n
+        db += err / n
+    return dw, db
+
+
+def quantize_int8(x, scale, zero_point, qmin=-128, qmax=127):
+    """Affine int8 quantization (document 002 §3.3, 量化): q = clip(round(x / s) + z, qmin, qmax),
+    rounding halves away from zero as TFLite does. Weights are symmetric (z = 0, qmin = -127);
+    activations use the whole [-128, 127] with a zero point z."""
+    v = np.asarray(x, np.float64) / scale
+    q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zero_point
+    return np.clip(q, qmin, qmax).astype(np.int64)
+
+
+def affine_params(low, high, qmin=-128, qmax=127):
+    """The scale and zero point that map the real range [low, high] (widened to hold 0)
+    onto the integers [qmin, qmax]: s = (high - low) / (qmax - qmin), z = qmin - round(low / s),
+    so that 0.0 is exactly representable (padding and ReLU zeros stay exact)."""
+    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    scale = (high - low) / (qmax - qmin)
+    return scale, int(qmin - np.round(low / scale))
+
+
+def dequantize(q, scale, zero_point):
+    """x ≈ s (q - z): what an int8 value stands for; within s/2 of the x it came from
+    (inside the clipping range)."""
+    return scale * (np.asarray(q, np.float64) - zero_point)
+
+
+def magnitude_mask(w, sparsity):
+    """Magnitude pruning (document 002 §3.3, 裁剪) as TF-MOT computes one mask:
+    keep the k = max(round(n (1 - sparsity)), 1) weights of largest |w| (a weight
+    tied with the k-th largest is kept too) and zero the rest. Returns a 0/1 array
+    shaped like ``w``."""
+    a = np.abs(np.asarray(w, np.float64)).ravel()
+    k = max(int(np.round(a.size * (1.0 - sparsity))), 1)
+    threshold = np.sort(a)[::-1][k - 1]  # the k-th largest magnitude
+    return (np.abs(np.asarray(w, np.float64)) >= threshold).astype(np.float64)
+
+
+def early_exit(probabilities, threshold, costs=None):
+    """The early-exit rule (BranchyNet; document 002 §3.4, 自适应), example by
+    example: leave at the first head i whose largest softmax probability is
+    strictly above ``threshold``; the last head answers whatever is left.
+
+    Args:
+        probabilities: one (n, classes) array per head, in order.
+        threshold: the confidence an early head must exceed.
+        costs: optional FLOPs of (stage i + head i), per head: an example
+            leaving at head i paid for stages and heads 1..i.
+
+    Returns:
+        (predictions (n,), exit index (n,) from 0, FLOPs per example (n,) or None).
+    """
+    heads, n = len(probabilities), len(probabilities[0])
+    predictions, exits = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    flops = None if costs is None else np.zeros(n)
+    for e in range(n):
+        for i in range(heads):
+            p = np.asarray(probabilities[i][e], np.float64)
+            if i == heads - 1 or p.max() > threshold:
+                predictions[e], exits[e] = int(np.argmax(p)), i
+                if costs is not None:
+                    flops[e] = sum(costs[:i + 1])
+                break
+    return predictions, exits, flops
+
+
+# --- document 004: the knowledge-graph scorer and its ranking ---------------------------------------------
+
+def er_mlp_score(entity_embeddings, relation_embeddings, w1, b1, w2, b2, h, r, t, combine="concat"):
+    """f(e_i, r, e_j) = w2 · relu(W1 x + b1) + b2 (document 004 §3.3), triple by triple,
+    with x = [E(h); E(t); E(r)] (combine="concat", the document's code) or
+    x = E(h) + E(t) + E(r) (combine="sum", the document's text: ⊕ as addition).
+    ``h``, ``r``, ``t`` are equal-length id arrays. Returns (n,) scores."""
+    e, rel = np.asarray(entity_embeddings, np.float64), np.asarray(relation_embeddings, np.float64)
+    out = np.zeros(len(h))
+    for i in range(len(h)):
+        if combine == "concat":
+            x = np.concatenate([e[h[i]], e[t[i]], rel[r[i]]])
+        else:
+            x = e[h[i]] + e[t[i]] + rel[r[i]]
+        out[i] = relu(x @ w1 + b1) @ w2 + b2
+    return out
+
+
+def filtered_rank(scores, target, other_true):
+    """The filtered rank of entity ``target`` among ``scores`` (one query's
+    score for every entity): the other entities known to be true for this
+    query (``other_true``) are left out; 1 + the number scoring higher +
+    half the number tied (a constant scorer gets the middle rank, not 1)."""
+    skip = set(int(o) for o in other_true) - {int(target)}
+    higher = ties = 0
+    for j, s in enumerate(scores):
+        if j == target or j in skip:
+            continue
+        higher += s > scores[target]
+        ties += s == scores[target]
+    return 1.0 + higher + ties / 2.0
+
+
+def mrr_hits(ranks, ks=(1, 3, 10)):
+    """MRR = (1/n) Σ 1/rank_i and Hits@k = (1/n) #{i: rank_i ≤ k}, from the ranks.
+    Returns (mrr, [Hits@k for k in ks])."""
+    ranks = np.asarray(ranks, np.float64)
+    return float(np.mean(1.0 / ranks)), [float(np.mean(ranks <= k)) for k in ks]

@@ -274,7 +274,7 @@ def issue_cases(tmp):
         (["cnn", "--epoch", "1"], "unrecognized arguments: --epoch 1"),
         (["cnn", "--data-dir", ""], "argument --data-dir: expected a non-empty value"),
         (["cnn", "--seed", "-1"], "argument --seed: expected a seed in 0 .. 2**32-1, got -1"),
-        (["kg", "--tflite", os.path.join(tmp, "x.tflite")], "--tflite is not supported for kg: several inputs"),
+        (["kg", "--tflite", os.path.join(tmp, "x.tflite")], "--tflite is not supported for kg: ranking metrics"),
         (["early-exit", "--qat"], "--qat is not supported for early-exit: tfmot finds no layer"),
         (["transfer", "--prune", "0.5"], "--prune is not supported for transfer: the compression stages fine-tune on all ten digits"),
         (["cnn", "--export", f], f"--export {f}: is a file, not a directory"),

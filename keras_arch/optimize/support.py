@@ -34,16 +34,23 @@ def _quantized(model, preserve_sparsity=False):
 
 
 def check_arch(name):
-    """{column: cell text} for one arch."""
+    """{column: cell text} for one arch: each operation done on its (small,
+    untrained) model, its data read through its task."""
     from keras_arch.backend import keras
+    from keras_arch.config import resolve_settings
     from keras_arch.optimize import prune, tflite
     from keras_arch.serving.export import load_servable
     from keras_arch.serving.servable import export_arch
+    from keras_arch.tasks.base import for_arch
     recipe = registry.get(name)
-    splits = registry.resolve(recipe.data)(dataset=recipe.datasets[0])
+    task = for_arch(name)
+    splits = task.load_data()
     model = registry.build(name, **splits.model_args(), **recipe.small_builder_kwargs)
-    multi_input = isinstance(splits.x_train, dict) or len(model.inputs) > 1
-    rep = None if multi_input else splits.x_train[:32]
+    settings = resolve_settings(task.config, recipe, splits.family)
+    lengths = task.tflite_lengths(settings)
+    head = {k: v[:32] for k, v in splits.x_train.items()} if isinstance(splits.x_train, dict) else splits.x_train[:32]
+    batches = task.tflite_dataset(head, splits.y_train[:32], settings, recipe.tflite_batch or 2)
+    samples = [x if isinstance(x, dict) else {tflite.input_names(model)[0]: x} for x, _ in batches.as_numpy_iterator()]
 
     def qat_cell():
         _, float_layers = _quantized(model)
@@ -54,18 +61,24 @@ def check_arch(name):
         _, float_layers = _quantized(stripped, preserve_sparsity=True)
         return "yes" if not float_layers else "yes, float: " + ", ".join(sorted(float_layers))
 
+    def float_cell():
+        tflite.TFLiteModel(tflite.convert(model, batch_size=recipe.tflite_batch, lengths=lengths))(samples[0])
+        return "yes"
+
     def int8_cell():
-        quantized, float_layers = _quantized(model)
-        content = tflite.convert(quantized, int8=True, representative=rep, batch_size=recipe.tflite_batch)
+        quantized, _ = _quantized(model)
+        content = tflite.convert(quantized, int8=True, representative=samples, batch_size=recipe.tflite_batch,
+                                 lengths=lengths)
         runner = tflite.TFLiteModel(content)
-        runner(rep[:recipe.tflite_batch or 2])
-        if runner.input["dtype"] == np.int8:
+        runner(samples[0])
+        kinds = {np.dtype(d["dtype"]).name for d in runner.inputs.values()}
+        if kinds == {"int8"}:
             return "yes (int8 in/out)"
-        return f"yes ({np.dtype(runner.input['dtype']).name} ids in, int8 out)"
+        return f"yes ({'/'.join(sorted(kinds))} {'ids ' if kinds <= {'int32', 'int64'} else ''}in, int8 out)"
 
     def saved_model_cell():
         with tempfile.TemporaryDirectory() as d:
-            load_servable(export_arch(model, recipe, d, splits))
+            load_servable(export_arch(model, recipe, d, splits, task))
         return "yes"
 
     def prune_cell():
@@ -73,21 +86,12 @@ def check_arch(name):
         dense = prune.dense_layers(model)
         return "yes" if not dense else "yes, dense: " + ", ".join(sorted(dense))
 
-    cells = {
-        "QAT": qat_cell,
-        "pruning": prune_cell,
-        "pruning-preserving QAT": pqat_cell,
-        "TFLite float": lambda: (tflite.TFLiteModel(tflite.convert(model, batch_size=recipe.tflite_batch))(
-            rep[:recipe.tflite_batch or 2]), "yes")[1],
-        "TFLite int8": int8_cell,
-        "SavedModel": saved_model_cell,
-    }
-    if multi_input:
-        reason = "no: several inputs; keras_arch's TFLite path converts and evaluates one-input models"
-        cells["TFLite float"] = cells["TFLite int8"] = lambda: reason
-    subclassed = [l for l in model.layers if isinstance(l, keras.Model) and not getattr(l, "_is_graph_network", True)]
+    cells = {"QAT": qat_cell, "pruning": prune_cell, "pruning-preserving QAT": pqat_cell,
+             "TFLite float": float_cell, "TFLite int8": int8_cell, "SavedModel": saved_model_cell}
+    subclassed = [layer for layer in model.layers
+                  if isinstance(layer, keras.Model) and not getattr(layer, "_is_graph_network", True)]
     if subclassed:
-        names = ", ".join(f"{l.name} ({type(l).__name__})" for l in subclassed)
+        names = ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in subclassed)
         why = f"no: {names} is a subclassed Keras model; tfmot clones and wraps functional/Sequential layers only"
         cells["QAT"] = cells["pruning"] = cells["pruning-preserving QAT"] = lambda: why
     out = {}

@@ -63,6 +63,8 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
     """
     names = input_names(model)
     lengths = lengths or {}
+    if lengths:
+        model = unrolled(model, lengths)
     specs = [tf.TensorSpec([batch_size, *([lengths[n]] if n in lengths else i.shape[1:2]), *i.shape[2:]], i.dtype, name=n)
              for i, n in zip(model.inputs, names)]
     nested = isinstance(model._nested_inputs, dict)  # called with a dict, like the Keras model
@@ -96,6 +98,44 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
             raise ConversionError(lines[-1] if lines else f"the TFLite converter exited {proc.returncode}")
         with open(os.path.join(d, "model.tflite"), "rb") as f:
             return f.read()
+
+
+RECURRENT = ("LSTM", "GRU", "SimpleRNN")
+
+
+def unrolled(model, lengths):
+    """``model`` with its recurrent layers unrolled over the fixed ``lengths``
+    of its inputs (the same weights), or ``model`` itself when it has none.
+
+    TF 2.21's int8 quantizer crashes (SIGSEGV) on the fused LSTM op it makes
+    of a Keras LSTM fed by an Embedding, masked or not; over a fixed length
+    an unrolled LSTM is plain FULLY_CONNECTED, LOGISTIC, TANH and MUL ops,
+    which it quantizes (the attention classifier's path to int8)."""
+    config = model.get_config()
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get("class_name") in RECURRENT and isinstance(node.get("config"), dict):
+                node["config"]["unroll"] = True
+                return True
+            return any([visit(v) for v in node.values()])
+        if isinstance(node, list):
+            return any([visit(v) for v in node])
+        return False
+
+    if not visit(config):
+        return model
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer" and layer["config"]["name"] in lengths:
+            shape = layer["config"]["batch_input_shape"]
+            layer["config"]["batch_input_shape"] = [shape[0], lengths[layer["config"]["name"]], *shape[2:]]
+    from keras_arch import custom_objects  # every keras_arch layer registered
+    from keras_arch.backend import keras
+    from keras_arch.optimize import qat
+    with qat.scope():
+        clone = keras.Model.from_config(config, custom_objects=custom_objects.registered_objects())
+    clone.set_weights(model.get_weights())
+    return clone
 
 
 def _convert_main(argv=None):

@@ -192,8 +192,8 @@ class Task:
                                  resumable=phase is None))
 
     def tflite_lengths(self, settings):
-        """{input name: length} the TFLite models fix (None: as the Keras model)."""
-        return None
+        """{input name: length} the TFLite models fix (None: as the Keras model): the recipe's."""
+        return dict(self.recipe.tflite_lengths) or None
 
     def tflite_dataset(self, x, y, settings, batch_size):
         """What the TFLite models are calibrated and scored on: :meth:`dataset`

@@ -9,7 +9,7 @@ image) shows the same digit as the query's pair.
 import numpy as np
 
 from keras_arch import plots
-from keras_arch.reasons import SEVERAL_INPUTS, SEVERAL_OUTPUTS
+from keras_arch.reasons import SEVERAL_OUTPUTS
 from keras_arch.tasks.base import Task
 
 SIMILARITY_WEIGHT, DIGIT_WEIGHT = 1.0, 0.5
@@ -56,7 +56,7 @@ class CrossModalTask(Task):
         config: the run's :class:`keras_arch.config.RunConfig`.
     """
     no_full_batch = "InfoNCE builds a (batch, batch) similarity matrix: all training pairs at once is too large"
-    no_compression = {"--prune": SEVERAL_OUTPUTS, "--qat": SEVERAL_OUTPUTS, "--tflite": SEVERAL_INPUTS}
+    no_compression = {flag: SEVERAL_OUTPUTS for flag in ("--prune", "--qat", "--tflite")}
     drop_remainder = True  # a last batch of 1 is a 1x1 similarity matrix with nothing to contrast
 
     def targets(self, y):

@@ -24,7 +24,7 @@ import time
 from keras_arch import registry
 from keras_arch.config import RunConfig
 from keras_arch.data.kg import to_splits
-from keras_arch.reasons import KG_MLP_ONLY, SEVERAL_INPUTS
+from keras_arch.reasons import KG_MLP_ONLY
 from keras_arch.tasks.base import Fitted, Task
 from keras_arch.tasks.kg_scale import scale_plan, validation_triples
 from keras_arch.training import ranking
@@ -52,9 +52,8 @@ class KGTask(Task):
     own_options = ("--combine", "--negatives")
     no_full_batch = "trains on (head, relation) queries over an infinite shuffled stream, not (x, y) arrays"
     no_resume = "keeps the best weights by validation MRR in memory, which no checkpoint holds"
-    no_compression = {"--prune": "ranking metrics; the compression stages score classifier accuracy",
-                      "--qat": "ranking metrics; the compression stages score classifier accuracy",
-                      "--tflite": SEVERAL_INPUTS}
+    no_compression = {flag: "ranking metrics; the compression stages score classifier accuracy"
+                      for flag in ("--prune", "--qat", "--tflite")}
     refused = {"--test-dir": "put test.txt in --data-dir"}
     float32_only = ("scores over every entity are ranked, and bfloat16's 8-bit mantissa ties thousands "
                     "of them (TransE's |q|^2 - 2 q.e + |e|^2 also cancels)")

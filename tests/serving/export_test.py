@@ -13,7 +13,7 @@ from keras_arch.errors import UsageError
 from keras_arch.models.cnn import doc001_cnn
 from keras_arch.serving import signatures
 from keras_arch.serving.export import export_servable, load_servable, versions
-from tests.conftest import ROOT, arch_params
+from tests.conftest import ROOT, SERVING_FAST, arch_params
 
 ARCHS = arch_params(registry.names())  # one arch per serving path fast, every arch in CI
 
@@ -70,48 +70,88 @@ def test_two_export_processes_at_once_get_different_versions(tmp_path):
     assert sorted(os.path.basename(o) for o in outs) == ["1", "2"]
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_reload_in_fresh_process_gives_same_outputs(exported, arch, tmp_path):
-    model, recipe, splits, path = exported[1][arch]
-    samples = for_arch(recipe.name).serving_samples(splits, 3)
-    np.savez(tmp_path / "x.npz", **{f"{sig}/{k}": v for sig, inputs in samples.items() for k, v in inputs.items()})
-    code = ("import sys, json, numpy as np, tensorflow as tf\n"
-            "import tensorflow_text  # text-in exports use TF-Text ops, as the server must have\n"
-            "m = tf.saved_model.load(sys.argv[1])\n"
-            "data, out = np.load(sys.argv[2], allow_pickle=True), {}  # text samples are object arrays\n"
-            "for key in data.files:\n"
-            "    sig, name = key.split('/')\n"
-            "    out.setdefault(sig, {})[name] = tf.constant(data[key])\n"
-            "print(json.dumps({sig: {k: v.numpy().tolist() for k, v in m.signatures[sig](**kw).items()}\n"
-            "                  for sig, kw in out.items()}))\n")
-    out = subprocess.run([sys.executable, "-c", code, path, str(tmp_path / "x.npz")],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stderr
-    served = json.loads(out.stdout.strip().splitlines()[-1])
-    in_memory = for_arch(recipe.name).signatures(model)
-    assert set(served) == set(samples)
-    for sig, inputs in samples.items():
-        expected = signatures.call(in_memory[sig], inputs)
-        assert set(served[sig]) == set(expected)
-        for key, value in expected.items():
-            np.testing.assert_allclose(served[sig][key], value.numpy(), rtol=1e-5, atol=1e-6)
-    assert recipe.serving_output in served["serving_default"]
+# One fresh process per group, not per arch: the serving paths of SERVING_FAST in
+# the fast suite, every other arch in CI (a TensorFlow start-up costs 5-10 s).
+GROUPS = [pytest.param(list(SERVING_FAST), id="fast-archs"),
+          pytest.param([a for a in registry.names() if a not in SERVING_FAST], id="other-archs",
+                       marks=pytest.mark.slow)]
+
+RELOAD = """
+import sys, json, numpy as np, tensorflow as tf
+import tensorflow_text  # text-in exports use TF-Text ops, as the server must have
+result = {}
+for arg in sys.argv[1:]:
+    arch, path, data_path = arg.split("=")
+    m = tf.saved_model.load(path)
+    data, feeds = np.load(data_path, allow_pickle=True), {}  # text samples are object arrays
+    for key in data.files:
+        sig, name = key.split('/')
+        feeds.setdefault(sig, {})[name] = tf.constant(data[key])
+    result[arch] = {sig: {k: v.numpy().tolist() for k, v in m.signatures[sig](**kw).items()} for sig, kw in feeds.items()}
+print(json.dumps(result))
+"""
 
 
-@pytest.mark.parametrize("arch", arch_params(registry.names(), fast=("cnn",)))  # a fresh process each: CI runs all
-def test_saved_model_cli_show_all_and_named_typed_signature(exported, arch):
-    _, recipe, splits, path = exported[1][arch]
-    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-    out = subprocess.run([cli, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    default = out.stdout.split("signature_def['serving_default']:")[1].split("signature_def[")[0]
+@pytest.mark.parametrize("archs", GROUPS)
+def test_reload_in_fresh_process_gives_same_outputs(exported, archs, tmp_path):
+    args, cases = [], {}
+    for arch in archs:
+        model, recipe, splits, path = exported[1][arch]
+        samples = for_arch(recipe.name).serving_samples(splits, 3)
+        data = tmp_path / f"{arch}.npz"
+        np.savez(data, **{f"{sig}/{k}": v for sig, inputs in samples.items() for k, v in inputs.items()})
+        args.append(f"{arch}={path}={data}")
+        cases[arch] = (model, recipe, samples)
+    out = subprocess.run([sys.executable, "-c", RELOAD, *args], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    served_all = json.loads(out.stdout.strip().splitlines()[-1])
+    for arch, (model, recipe, samples) in cases.items():
+        served = served_all[arch]
+        in_memory = for_arch(recipe.name).signatures(model)
+        assert set(served) == set(samples), arch
+        for sig, inputs in samples.items():
+            expected = signatures.call(in_memory[sig], inputs)
+            assert set(served[sig]) == set(expected), (arch, sig)
+            for key, value in expected.items():
+                np.testing.assert_allclose(served[sig][key], value.numpy(), rtol=1e-5, atol=1e-6, err_msg=arch)
+        assert recipe.serving_output in served["serving_default"], arch
+
+
+SHOW = """
+import contextlib, io, sys
+from tensorflow.python.tools import saved_model_cli
+for path in sys.argv[1:]:
+    sys.argv = ["saved_model_cli", "show", "--dir", path, "--all"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            saved_model_cli.main()
+        except SystemExit:  # it ends like the command it is
+            pass
+    print("=== " + path)
+    print(out.getvalue())
+"""
+
+
+@pytest.mark.parametrize("archs", [pytest.param(["cnn"], id="cnn"), pytest.param(
+    [a for a in registry.names() if a != "cnn"], id="other-archs", marks=pytest.mark.slow)])
+def test_saved_model_cli_show_all_and_named_typed_signature(exported, archs):
+    """saved_model_cli's own `show --all`, one fresh process for a group of exports."""
+    paths = {arch: exported[1][arch][3] for arch in archs}
+    out = subprocess.run([sys.executable, "-c", SHOW, *paths.values()], capture_output=True, text=True,
+                         cwd=ROOT, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    shown = {block.split("\n", 1)[0]: block for block in out.stdout.split("=== ")[1:]}
     dtype = {"float32": "DT_FLOAT", "int32": "DT_INT32", "object": "DT_STRING"}
-    for name, value in for_arch(recipe.name).serving_samples(splits, 1)["serving_default"].items():
-        assert f"inputs['{name}'] tensor_info:" in default
-        assert f"dtype: {dtype[str(value.dtype)]}" in default
-    assert f"outputs['{recipe.serving_output}'] tensor_info:" in default
-    if arch.startswith("cnn"):
-        assert "shape: (-1, 28, 28, 1)" in default and "shape: (-1, 10)" in default
+    for arch, path in paths.items():
+        _, recipe, splits, _ = exported[1][arch]
+        default = shown[path].split("signature_def['serving_default']:")[1].split("signature_def[")[0]
+        for name, value in for_arch(recipe.name).serving_samples(splits, 1)["serving_default"].items():
+            assert f"inputs['{name}'] tensor_info:" in default, arch
+            assert f"dtype: {dtype[str(value.dtype)]}" in default, arch
+        assert f"outputs['{recipe.serving_output}'] tensor_info:" in default, arch
+        if arch.startswith("cnn"):
+            assert "shape: (-1, 28, 28, 1)" in default and "shape: (-1, 10)" in default
 
 
 def test_show_wrapper_prints_every_signature(exported):

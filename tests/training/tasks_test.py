@@ -38,7 +38,7 @@ def test_settings_resolve_the_recipe_for_the_data_family():
 def test_a_python_caller_gets_the_same_refusal_as_the_command_line():
     from keras_arch.errors import UsageError
     from keras_arch.training.train_lib import train
-    with pytest.raises(UsageError, match="--tflite is not supported for kg: several inputs"):
+    with pytest.raises(UsageError, match="--tflite is not supported for kg: ranking metrics"):
         train("kg", RunConfig(tflite="/tmp/x.tflite"))
 
 
