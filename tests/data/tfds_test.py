@@ -33,7 +33,7 @@ def test_dataset_without_network_fails_fast_in_one_line_and_leaves_nothing(tmp_p
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "--data-dir" in lines[0] and f"--dataset {dataset}" in lines[0], out.stderr
-    assert seconds < 10, seconds
+    assert seconds < 20, seconds  # refused at once; 20 s leaves room for a loaded CI machine
     # no ~/tensorflow_datasets, no incomplete.* (~/.keras is tf_keras's own config, written when it is imported)
     assert [p for p in os.listdir(home) if p != ".keras"] == []
 
