@@ -26,4 +26,4 @@ def test_float_tflite_equals_keras_and_int8_tracks_the_qat_model():
     agreement = np.mean(np.argmax(int8.predict(x), -1) == np.argmax(quantized.predict(x, verbose=0), -1))
     assert agreement >= 0.98
     assert len(content) <= 0.3 * len(tflite.convert(model))
-    assert tflite.accuracy(content, x, splits.y_test) >= 0.9
+    assert tflite.accuracy(content, [(x, splits.y_test)]) >= 0.9
