@@ -18,7 +18,8 @@ ROWS = [
      "`run cnn-doc000` (exact), `run cnn` (BatchNorm, 99.45% on MNIST)",
      "tests/models/cnn_test.py::test_doc000_cnn_parameter_count_matches_the_document_by_hand"),
     ("000", "§4.2 RNN实现", "stacked LSTM(128)x2 over (100, 64) sequences",
-     "silent: return_sequences=True makes Dense label every timestep, which needs per-timestep labels the text never mentions",
+     "fails with one label per sequence, as the text implies (ValueError: labels.shape must equal logits.shape): "
+     "return_sequences=True makes Dense label every timestep; it trains only on per-timestep labels the text never mentions",
      "`run lstm` (a label per timestep, generated data)",
      "tests/models/rnn_test.py::test_doc000_stacked_lstm_parameters_and_per_timestep_output"),
     ("000", "§4.3 Attention实现", "LSTM + attention text classifier",

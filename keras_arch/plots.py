@@ -53,6 +53,7 @@ def training_curves(history, path, title=""):
                         label=(prefix or "train_") + key)
         ax.set_xlabel("epoch"), ax.set_ylabel(key), ax.set_title(key), ax.legend()
         ax.xaxis.set_major_locator(_plt().MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)  # losses and accuracies from 0: a gap of 0.01 is not drawn as a cliff
     fig.suptitle(title)
     return _save(fig, path)
 

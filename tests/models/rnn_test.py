@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_arch.models import rnn
 from tests.helpers import run_model_test
@@ -18,6 +19,10 @@ def test_doc000_stacked_lstm_parameters_and_per_timestep_output(tmp_path):
     out = model(x, training=False)
     assert out.shape == (2, 100, 10)
     np.testing.assert_allclose(out.numpy().sum(-1), 1.0, rtol=1e-5)
+    # one label per sequence, as the document's text implies, cannot train on per-timestep outputs
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="labels"):
+        model.fit(x, np.array([1, 2]), epochs=1, verbose=0)
 
 
 @pytest.mark.slow  # SavedModel tracing of two stacked LSTMs: about 10 s
