@@ -13,6 +13,7 @@ import os
 import sys
 
 from keras_arch import cli, quiet, registry
+from keras_arch.config import RunConfig
 from keras_arch.errors import UsageError
 from keras_arch.serving import model_config
 from keras_arch.serving.export import _import_custom_ops, resolve_version
@@ -111,7 +112,6 @@ def _main(argv):
         raise UsageError("give --model PATH or --checkpoint-dir DIR")
     if args.data_dir and not args.model:
         raise UsageError("--data-dir goes with --model (a checkpoint directory records its data)")
-    from keras_arch.config import RunConfig
     from keras_arch.serving.servable import export_arch  # imports TensorFlow
     task = for_arch(arch, RunConfig(data_dir=args.data_dir))
     splits = task.load_data()

@@ -9,6 +9,7 @@ import tempfile
 import numpy as np
 
 from keras_arch import registry
+from keras_arch.config import resolve_settings
 from keras_arch.markdown import header
 
 COLUMNS = ("QAT", "pruning", "pruning-preserving QAT", "TFLite float", "TFLite int8", "SavedModel")
@@ -37,7 +38,6 @@ def check_arch(name):
     """{column: cell text} for one arch: each operation done on its (small,
     untrained) model, its data read through its task."""
     from keras_arch.backend import keras
-    from keras_arch.config import resolve_settings
     from keras_arch.optimize import prune, tflite
     from keras_arch.serving.export import load_servable
     from keras_arch.serving.servable import export_arch

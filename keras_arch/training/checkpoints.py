@@ -8,6 +8,7 @@
 A rerun of the same command resumes after the last finished epoch: the
 trainer reads that epoch from the backup and starts its data pipeline there.
 """
+import csv
 import json
 import os
 
@@ -144,7 +145,6 @@ def check_backup(directory):
 
 def best_so_far(directory, monitor="val_loss"):
     """The best (lowest) ``monitor`` of the epochs history.csv records, or None."""
-    import csv
     path = os.path.join(directory, HISTORY)
     if not os.path.isfile(path):
         return None
