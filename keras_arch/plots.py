@@ -195,6 +195,8 @@ def expert_load(load, path, capacity_factor=None, title="share of held-out token
     ax.axhline(1 / len(load), ls="--", c="gray", label="balanced 1/E")
     if capacity_factor:
         ax.axhline(capacity_factor / len(load), ls=":", c="red", label=f"capacity {capacity_factor:g}/E")
+    top = max(float(load.max()), (capacity_factor or 1) / len(load))
+    ax.set_ylim(0, 1.15 * top)  # the capacity line clear of the top edge
     ax.set_xticks(range(len(load))), ax.set_xlabel("expert"), ax.set_ylabel("share of tokens")
     ax.set_title(title), ax.legend(fontsize=8)
     return _save(fig, path)
