@@ -126,11 +126,12 @@ def stale(names=None, root=None, write=False):
         rendered = {}
         for rel in spec.files:
             path = os.path.join(root, rel)
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
             lang = lang_of(path)
             if lang not in rendered:
                 rendered[lang] = spec.render(lang)
+            # read after rendering (the matrix takes minutes): edits made meanwhile are kept
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
             if block(text, name) != rendered[lang].strip():
                 out.append((rel, name))
                 if write:
