@@ -174,10 +174,12 @@ print(f"the whole CNN: {cnn.count_params():,} parameters (the document's model e
 
 # %% [markdown]
 # 读数 · Reading: 第一层卷积只有 320 个参数，而一个把 28×28 图像直接映射到同样 26×26×32 输出的全连接层需要约
-# 1,700 万个参数（5 万多倍）。整个 CNN 只有 93,322 个参数，其中大部分（36,928）在最后的 `Dense(64)` 上。
+# 1,700 万个参数（5 万多倍）。整个 CNN 只有 93,322 个参数；最大的两层是第三层卷积和 `Dense(64)`，各 36,928 个
+# （$3\cdot3\cdot64\cdot64+64$ 与 $576\cdot64+64$ 恰好相等），合起来约占八成。
 #
 # The first convolution has 320 parameters; a Dense layer with the same input and output would have about 17
-# million. The whole CNN has 93,322, most of them (36,928) in its `Dense(64)`.
+# million. The whole CNN has 93,322; its two largest layers, the third convolution and `Dense(64)`, hold 36,928 each
+# ($3\cdot3\cdot64\cdot64+64$ and $576\cdot64+64$ happen to be equal), about four fifths of the total.
 #
 # **数据 · The data.** 本 notebook 的图像实验用两套数据：
 #
@@ -448,7 +450,7 @@ show_figure(fig, "gradient_descent.png")
 # \text{step: } \eta_t = \eta_0 \cdot 0.1^{\,[t > \lfloor T/2 \rfloor] + [t > \lfloor 3T/4 \rfloor]}, \qquad
 # \text{cosine: } \eta_t = \eta_0 \cdot \tfrac{1}{2}\big(1 + \cos(\pi t / T)\big).$$
 #
-# （旧版 notebook 拿“Adam + 阶梯衰减”去比普通 SGD，优化器和衰减同时变了，看不出是谁的功劳。）
+# （如果拿“Adam + 阶梯衰减”去比普通 SGD，优化器和衰减同时变了，就看不出是谁的功劳。）
 # 先核对库里的 `make_schedule`（`--lr-schedule` 用的就是它）与公式一致：
 #
 # To compare schedules, change only the schedule: one optimizer (SGD with momentum 0.9), one initial rate
@@ -1106,10 +1108,11 @@ show_figure(fig, "attention.png")
 # - **怎么选结构？** 原文答“根据任务选择”。补充一条做法：每次只改一个因素（同一个优化器比衰减策略，同样的轮数比批大小），
 #   用模型没见过的测试集打分。
 #
-# - Does a new structure help much? It has to match the data and labels first (§4.2, §4.3); training method (§3.2)
-#   and data size (§4.1) move the results as much. - Does transfer help? On MNIST, about 3 points at 2-10 labels per
-#   class, nothing at 50, a tie on the digits (at 20 and at 2 per class): measure it on your data at equal updates. - How to choose?
-#   Change one thing at a time, and score on held-out data.
+# - **Does a new structure help much?** It has to match the data and labels first (§4.2, §4.3); training method
+#   (§3.2) and data size (§4.1) move the results as much.
+# - **Does transfer help?** On MNIST, about 3 points at 2-10 labels per class, 1.5 points behind at 50, a tie on
+#   the digits (at 20 and at 2 per class): measure it on your data at equal updates.
+# - **How to choose a structure?** Change one thing at a time, and score on held-out data.
 
 # %% [markdown]
 # ## 小结 · Summary

@@ -75,12 +75,12 @@ print("设置 · setting:", "快速（CI）· fast (CI): fewer epochs, fewer sen
 #
 # 文章的背景部分说，神经网络从一两层隐藏层发展到了 CNN、RNN 和 Transformer 这样的深层结构，而“大模型”靠的是海量参数、数据和算力。
 # 这一节没有代码。值得记住的是一个数量级：下面训练的 CNN 有 5.4 万个参数，LSTM 约 2.4 万个，而 BERT 分类器用的
-# all-MiniLM-L6-v2 编码器有 2,270 万个，bert-base 则有 1.1 亿个。
+# all-MiniLM-L6-v2 编码器约有 2,260 万个（下面打印的整个分类器是 22,566,146 个），bert-base 则有 1.1 亿个。
 #
 # The background section says networks grew from one or two hidden layers into deep CNNs, RNNs and Transformers, and
 # that "large models" rely on many parameters, much data and much compute. No code here. One order of magnitude to keep
 # in mind: the CNN trained below has 54 thousand parameters, the LSTM about 24 thousand, and the BERT classifier's
-# all-MiniLM-L6-v2 encoder 22.7 million (bert-base: 110 million).
+# all-MiniLM-L6-v2 encoder about 22.6 million (the whole classifier, printed below: 22,566,146; bert-base: 110 million).
 
 # %% [markdown]
 # ## 核心概念与联系 · Core concepts
@@ -339,7 +339,7 @@ num_features, num_classes = 28, 10  # what the document never defines: 28 pixels
 
 # %%
 # example: 001 1
-# provide: Provided: `num_features`, `num_classes` (the cell above), so it gets as far as its bug.
+# provide: 原文没有定义 `num_features` 和 `num_classes`；上一格替它补上，让代码走到它自己的错误。Provided: `num_features`, `num_classes` (the cell above), so it gets as far as its bug.
 
 # %% [markdown]
 # **改正后的代码 · The corrected Keras code** (`run lstm-doc001`)：`Input(shape=(None, 28))` → `LSTM(64)` → `Dense(10)`，
@@ -457,7 +457,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # no network here: fail at once instead of r
 
 # %%
 # example: 001 2
-# provide: Offline, `BertTokenizer.from_pretrained('bert-base-uncased')` finds no cached copy and fails inside transformers; with a network it would download the model and then stop at `Dense(num_classes)` (undefined) and at `tf.keras.Model(outputs=output_layer)`, the unapplied Dense layer of the two examples above.
+# provide: 离线时 `BertTokenizer.from_pretrained('bert-base-uncased')` 找不到本地缓存，在 transformers 内部报错（下面那行 `TypeError` 就是它，信息并不直观）；联网时它会下载模型，然后停在未定义的 `num_classes`，以及和前两段一样没被调用的 `Dense`。Offline, `BertTokenizer.from_pretrained('bert-base-uncased')` finds no cached copy and fails inside transformers; with a network it would download the model and then stop at `Dense(num_classes)` (undefined) and at `tf.keras.Model(outputs=output_layer)`, the unapplied Dense layer of the two examples above.
 
 # %% [markdown]
 # **改正后的编码器 · The corrected encoder.** keras_arch 不再用 transformers 的 `TFBertModel`（transformers v5 已删除其
@@ -664,13 +664,13 @@ save_and_show(fig, "bert_loss")
 
 # %% [markdown]
 # 读数：在真实影评句子上，完整设置只用 1,920 句微调一轮（120 步），测试准确率就到了 0.75 左右（随机猜测是 0.5）。
-# 每一步的损失（浅色）很嘈杂，因为每步只看 16 句；10 步平均（深色）从随机猜测的 $\ln 2 \approx 0.69$ 之上降到 0.55 左右。完整的 `run bert --data-dir ../shared/data/text/rt-polarity
-# --max-length 64` 在全部 7,676 句上训练两轮，测得 0.82，见 [measurements.md](../docs/measurements.md)。
+# 每一步的损失（浅蓝）很嘈杂，因为每步只看 16 句；10 步平均（橙色）从随机猜测的 $\ln 2 \approx 0.69$ 之上降到 0.5–0.6
+# 之间（最后 10 步平均 0.589）。完整的 `run bert --data-dir ../shared/data/text/rt-polarity --max-length 64` 在全部 7,676 句上训练两轮，测得 0.82，见 [measurements.md](../docs/measurements.md)。
 # 在生成句子上（没有 rt-polarity 时），配方的 5 轮能做到 1.0，但那只说明模型学会了“否定 + 情感词”这个简单规则。
 #
 # Reading the numbers: on the real sentences, one epoch over 1,920 of them (120 steps, the full setting) reaches a test
-# accuracy of about 0.75 (guessing: 0.5). Each step's loss (light) is noisy, 16 sentences a step; its 10-step mean
-# (dark) falls from above $\ln 2 \approx 0.69$, guessing, to about 0.55. The whole `run bert --data-dir ../shared/data/text/rt-polarity --max-length 64`, two epochs over all 7,676
+# accuracy of about 0.75 (guessing: 0.5). Each step's loss (light blue) is noisy, 16 sentences a step; its 10-step mean
+# (orange) falls from above $\ln 2 \approx 0.69$, guessing, to between 0.5 and 0.6 (0.589 over the last 10 steps). The whole `run bert --data-dir ../shared/data/text/rt-polarity --max-length 64`, two epochs over all 7,676
 # training sentences, reaches 0.82 ([measurements.md](../docs/measurements.md)). On the generated sentences (no
 # rt-polarity) the recipe's five epochs reach 1.0, which only shows that the model learned the "negation XOR sentiment
 # word" rule.
@@ -770,7 +770,7 @@ print(f"16 sentences: largest |int8 - float32| probability difference {np.max(np
 # ## 总结：未来发展趋势与挑战 · Summary: trends and challenges
 #
 # 文章提到可解释性、效率和公平性。效率这一点上面已经碰到了：同样的数字任务，LSTM 用不到 CNN 一半的参数达到相近的准确率；
-# BERT 分类器有 2,270 万个参数，int8 量化把它的权重缩小到约四分之一。
+# BERT 分类器有约 2,260 万个参数，int8 量化把它的权重缩小到约四分之一。
 #
 # The article names interpretability, efficiency and fairness. Efficiency showed up above: the LSTM matches the CNN on
 # the digits with under half its parameters, and int8 quantization shrinks a BERT classifier's weights about fourfold.

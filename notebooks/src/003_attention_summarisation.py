@@ -61,7 +61,7 @@ print("设置 · setting:", "快速（CI）· fast (CI): 2 epochs per model" if 
 # 185,815 个，两者只差两成多，倒序 24 个符号的能力却是天壤之别。加不加注意力这一处结构差别，比参数量的差别重要得多。
 #
 # The difference is mostly the parameter count, yet more parameters are not a better structure: in section 4 the
-# encoder-decoder with attention has 235,095 parameters and the same model without it 185,815, a quarter fewer, and
+# encoder-decoder with attention has 235,095 parameters and the same model without it 185,815, about a fifth fewer, and
 # their ability to reverse 24 symbols differs completely. One structural choice, attention or not, matters far more.
 #
 # ### 2.2 模型压缩与优化 · Compression and optimisation
@@ -481,16 +481,16 @@ show(path)
 
 # %% [markdown]
 # 右图说明了没有注意力的模型为什么会失败：第一个输出是源序列的最后一个符号，正好是编码器刚刚读到的，还留在它最后的状态里，
-# 所以前几个位置是对的；越往后，要输出的是越早读入的符号，它们必须在一个 128 维的状态里挤过 20 多步，早就被覆盖了，
-# 准确率一路往下掉，后半段已接近瞎猜。最右边几个位置的回升来自结束符 END：长度为 $k$ 的序列在第 $k$ 位（20–24）输出 END，
+# 所以前几个位置大多是对的（第 0 位 0.88）；越往后，要输出的是越早读入的符号，它们必须在一个 128 维的状态里挤过 20 多步，早就被覆盖了，
+# 准确率一路往下掉，后半段只剩 0.12–0.2，离瞎猜（0.05）已经不远。最右边几个位置的回升来自结束符 END：长度为 $k$ 的序列在第 $k$ 位（20–24）输出 END，
 # 第 24 位上全是 END。放对 END 只需记住长度、不必记住内容，所以它比后半段的符号容易（上面分别打印了符号和 END 的准确率）。
 # 有注意力的模型则在每一步都能直接回头看源序列的任何位置，所以每个位置都对。
 # 这也回答了 3.2 节的问题：RNN（哪怕是 LSTM）并不擅长长距离依赖，注意力才是解决办法。
 #
 # The right panel shows why the model without attention fails: its first output is the source's last symbol, the one
-# the encoder read last and still holds in its final state, so the first positions are right; later outputs are
+# the encoder read last and still holds in its final state, so the first positions are mostly right (0.88 at position 0); later outputs are
 # earlier inputs, which had to survive 20-odd steps in one 128-wide state and were overwritten, and accuracy falls
-# towards guessing in the second half. The upturn at positions 20-24 comes from END, emitted at position $k$ by a
+# to 0.12-0.2 in the second half, not far above guessing (0.05). The upturn at positions 20-24 comes from END, emitted at position $k$ by a
 # sequence of length $k$ (position 24 holds only ENDs): placing END needs the length, not the content, so it is easier
 # than the late symbols (the accuracies of symbols and of END are printed above). With attention, every step looks back at any source position directly, and every position is
 # right. This answers section 3.2: an RNN, even an LSTM, is poor at long-range dependencies; attention fixes it.
@@ -575,14 +575,14 @@ print("例 1 每个输出步权重最大的源位置 · example 1, source positi
 # - 文章的 PyTorch 模块在 `hidden_size != attention_size` 时报形状错误；尺寸相同时能跑，但打分不看编码器输出，
 #   softmax 作用在长度为 1 的轴上，所有权重都是 1，上下文只是编码器输出之和。
 # - 改正后的加性注意力 $e(i,j) = v^T\tanh(W_q q_i + W_k k_j)$ 与 NumPy 一致，整个编码器–解码器也与 NumPy 一致。
-# - 在倒序任务上，有注意力的模型贪心解码几乎全对，没有注意力的模型只对开头几个词；注意力图是一条反对角线。
+# - 在倒序任务上，有注意力的模型贪心解码 600 句全对（完整设置），没有注意力的模型大多只对开头几个词（词准确率 0.34）；注意力图是一条反对角线。
 # - 卷积也能写成 $y = f(Wx + b)$：$W$ 是一个大部分为零、权重共享的矩阵。
 #
 # The article's "self-attention" (§3.3, §4) is cross-attention: the decoder's state queries the encoder's outputs. Its
 # PyTorch module fails on the shapes unless `hidden_size == attention_size`, and then its scores ignore the encoder
 # outputs and its softmax over an axis of size 1 makes every weight 1. The corrected additive attention, and the whole
-# encoder-decoder, match NumPy. On reversal, attention decodes nearly everything right, the plain decoder only the first
-# few tokens; the attention map is an anti-diagonal. A convolution is $f(Wx + b)$ with a sparse, weight-sharing $W$.
+# encoder-decoder, match NumPy. On reversal, attention decodes all 600 test sequences right (full setting), the plain decoder
+# mostly only the first few tokens (token accuracy 0.34); the attention map is an anti-diagonal. A convolution is $f(Wx + b)$ with a sparse, weight-sharing $W$.
 
 # %% [markdown]
 # ## 练习 · Exercises
