@@ -2,8 +2,10 @@
 
 - ``float32`` (default): everything in float32.
 - ``mixed_bfloat16``: layers compute in bfloat16, variables stay float32.
-  On CPUs with AVX512_BF16 or AMX and on GPUs of compute capability 8.0 and
-  later, bfloat16 matrix products run at about twice the float32 rate.
+  On CPUs with AMX (and on GPUs of compute capability 8.0 and later)
+  bfloat16 matrix products run several times faster than float32; a whole
+  BERT step gains less, since its elementwise ops, dropout and optimizer do
+  not (docs/measurements.md, "float32 against bfloat16").
   bfloat16 has float32's exponent range, so no loss scaling is needed.
 - ``mixed_float16``: layers compute in float16 with dynamic loss scaling
   (Keras wraps the optimizer in a LossScaleOptimizer); for GPUs with tensor
