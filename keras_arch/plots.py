@@ -246,6 +246,6 @@ def rank_histograms(ranks, path, title="filtered rank of the true entity (test t
         r = np.asarray(r, np.float64)
         ax.hist(r, bins=bins, histtype="step", lw=1.5,
                 label=f"{label}: MRR {np.mean(1 / r):.3f}, Hits@10 {np.mean(r <= 10):.2f}")
-    ax.set_xscale("log"), ax.set_xlabel("rank (1 = best)"), ax.set_ylabel("test queries")
+    ax.set_xscale("log"), ax.set_xlabel("rank (1 = best; log scale)"), ax.set_ylabel("test queries")
     ax.set_title(title, fontsize=9), ax.legend(fontsize=8)
     return _save(fig, path)

@@ -64,6 +64,7 @@ def curves(history, title, name):
         ax.plot(epochs, history["val_" + key], "--", label="validation")
         ax.set_xlabel("epoch"), ax.set_ylabel(key), ax.set_title(f"{title}: {key}", fontsize=10), ax.legend()
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)  # from 0, so that a small gap is not drawn as a cliff
     save_and_show(fig, name)
 
 
@@ -659,7 +660,7 @@ ax.plot(range(window, len(step_loss) + 1), smooth, label=f"mean of the last {win
 ax.axhline(math.log(2), color="grey", linestyle=":", label="ln 2: guessing")
 ax.set_xlabel("optimizer step"), ax.set_ylabel("training loss (cross-entropy)"), ax.legend(fontsize=8)
 ax.set_title(f"fine-tuning all-MiniLM-L6-v2 on {DATA_NAME}: {N_TRAIN} sentences, batch {BERT_BATCH}", fontsize=10)
-ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+ax.xaxis.set_major_locator(MaxNLocator(integer=True)), ax.set_ylim(bottom=0)
 save_and_show(fig, "bert_loss")
 
 # %% [markdown]

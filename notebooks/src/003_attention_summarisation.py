@@ -510,7 +510,8 @@ for n, ax in enumerate(axes):
     rows = [f"out {t}: {SYMBOL[int(target[n, t])]}" for t in range(k)] + ["END"]
     columns = [f"{j}: {SYMBOL[int(source[n, j])]}" for j in range(k)]
     plots.heatmap(ax, weights[n, :k + 1, :k], rows, columns,
-                  f"test example {n + 1}: attention of each output step over the {k} source positions", fig)
+                  f"test example {n + 1}: attention of each output step over the {k} source positions\n"
+                  "(Bahdanau attention has a single head: nothing is averaged)", fig)
     ax.set_xlabel("source position: symbol (key)"), ax.set_ylabel("output step: symbol it should emit (query)")
 path = os.path.join(FIG, "attention.png")
 fig.savefig(path, dpi=80, bbox_inches="tight"), plt.close(fig)
