@@ -17,9 +17,11 @@ def _evaluate(model, task, splits, settings):
 
 
 def _fine_tune(model, task, settings, splits, epochs, callbacks=(), verbose=0):
-    """Short fine-tuning at a tenth of the recipe's learning rate, constant
-    (the task's compile: BERT keeps AdamW with its warmup and decay)."""
-    tune = settings.replace(learning_rate=settings.learning_rate * 0.1, lr_schedule="constant",
+    """Short fine-tuning at the task's fraction of the recipe's learning rate
+    (a tenth unless the task says otherwise), constant (the task's compile:
+    BERT keeps AdamW with its warmup and decay)."""
+    tune = settings.replace(learning_rate=settings.learning_rate * task.compress_learning_rate_factor,
+                            lr_schedule="constant",
                             epochs=epochs, warmup_epochs=0)
     train, _, steps = task.datasets(splits, tune)
     task.compile_model(model, tune, steps)

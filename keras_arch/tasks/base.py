@@ -78,6 +78,8 @@ class Task:
     refused: Dict[str, str] = {}
     #: why the task trains in float32 only (None: --precision's mixed policies are honoured).
     float32_only = None
+    #: the compression stages (--prune, --qat) fine-tune at this fraction of the recipe's learning rate.
+    compress_learning_rate_factor = 0.1
 
     @classmethod
     def refusals(cls, recipe):
