@@ -51,19 +51,6 @@ def replaced(text, name, table):
     return text[:start] + "\n" + table + "\n" + text[stop:]
 
 
-def header(columns, separator=True):
-    """A Markdown header row (and its separator row) for ``columns``."""
-    rows = ["| " + " | ".join(columns) + " |"]
-    if separator:
-        rows.append("|---" * len(columns) + "|")
-    return rows
-
-
-def cell(text):
-    """A table cell: a ``|`` (even inside backticks) would split it on GitHub."""
-    return text.replace("|", "\\|")
-
-
 # --- the blocks ----------------------------------------------------------------------------------
 
 ARCH_HEADERS = {"en": ("doc", "arch", "what", "reproduces"),
