@@ -14,28 +14,10 @@ from keras_arch import options, readme, registry, run
 from keras_arch.errors import UsageError
 from keras_arch.optimize import support
 from keras_arch.tasks.base import task_class
-from keras_arch.training import checkpoints, train_lib
-from tests.conftest import ROOT
+from keras_arch.training import checkpoints
+from tests.conftest import REACHED, ROOT
 
 PROG = run.PROG
-REACHED = "train_lib.run was called"
-
-
-@pytest.fixture
-def main(monkeypatch, capsys):
-    """run.main(argv) -> (exit code, stderr); training replaced by a sentinel
-    that ends the run with exit 2 and REACHED."""
-    def fake_train(*args, **kwargs):
-        raise UsageError(REACHED)
-
-    monkeypatch.setattr(train_lib, "run", fake_train)
-    monkeypatch.setattr(run.quiet, "enable", lambda: None)
-
-    def call(*argv):
-        capsys.readouterr()
-        code = run.main([str(a) for a in argv])
-        return code, capsys.readouterr().err
-    return call
 
 
 def _one_line(err):

@@ -31,3 +31,26 @@ SERVING_FAST = ("cnn", "kg-distmult", "transformer", "early-exit")
 def arch_params(archs, fast=SERVING_FAST):
     """``archs`` as pytest params, those outside ``fast`` marked slow."""
     return [a if a in fast else pytest.param(a, marks=pytest.mark.slow) for a in archs]
+
+
+REACHED = "train_lib.run was called"
+
+
+@pytest.fixture
+def main(monkeypatch, capsys):
+    """run.main(argv) -> (exit code, stripped stderr); training replaced by a
+    sentinel that ends the run with exit 2 and REACHED."""
+    from keras_arch import run
+    from keras_arch.errors import UsageError
+    from keras_arch.training import train_lib
+
+    def fake_run(*args, **kwargs):
+        raise UsageError(REACHED)
+    monkeypatch.setattr(train_lib, "run", fake_run)
+    monkeypatch.setattr(run.quiet, "enable", lambda: None)
+
+    def call(*argv):
+        capsys.readouterr()
+        code = run.main([str(a) for a in argv])
+        return code, capsys.readouterr().err.strip()
+    return call

@@ -15,26 +15,10 @@ from keras_arch.config import RunConfig
 from keras_arch.errors import UsageError
 from keras_arch.serving import rest
 from keras_arch.training import checkpoints, train_lib
-from tests.conftest import ROOT, run_cli
+from tests.conftest import REACHED, ROOT, run_cli
 from tests.data.idx_test import make_mnist_dir, write_idx
 
 PROG = run.PROG
-REACHED = "train_lib.run was called"
-
-
-@pytest.fixture
-def main(monkeypatch, capsys):
-    """run.main(argv) -> (exit code, stderr), training replaced by a sentinel."""
-    def fake_run(*args, **kwargs):
-        raise UsageError(REACHED)
-    monkeypatch.setattr(train_lib, "run", fake_run)
-    monkeypatch.setattr(run.quiet, "enable", lambda: None)
-
-    def call(*argv):
-        capsys.readouterr()
-        code = run.main([str(a) for a in argv])
-        return code, capsys.readouterr().err.strip()
-    return call
 
 
 def _refused(result, needle):
