@@ -128,7 +128,7 @@ class RunConfig:
                                help="quantize conv kernels per channel (default per tensor: a smaller .tflite)")
     compress_epochs: Optional[int] = option(
         "--compress-epochs", "compression (applied after training, in this order)", type=cli.positive_int,
-        help="fine-tuning epochs for --prune (default 2; --qat uses half)")
+        help="fine-tuning epochs for --prune (default 2; --qat uses half, bert all of them)")
     strategy: Optional[str] = option(
         "--strategy", "distribution and devices", choices=STRATEGIES,
         help="tf.distribute strategy (default auto: MirroredStrategy over several GPUs, else none); "

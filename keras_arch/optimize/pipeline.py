@@ -72,7 +72,8 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
         current.compile(loss=loss, metrics=["accuracy"])
         per_layer = prune_lib.layer_sparsity(current)
         pruned_layers = [n for n, s in per_layer.items() if s > 0]
-        stages["pruned"] = {"target_sparsity": prune, "accuracy": _evaluate(current, task, splits, settings),
+        stages["pruned"] = {"target_sparsity": prune, "epochs": epochs,
+                            "accuracy": _evaluate(current, task, splits, settings),
                             "sparsity": prune_lib.overall_sparsity(current, pruned_layers),
                             "layer_sparsity": per_layer, "gzip_bytes": prune_lib.gzip_size(current)}
         if prune_lib.m_by_n(prune):
@@ -85,9 +86,10 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
             current = fold_batch_norm(current)
         quantized, float_layers = qat_lib.quantize(current, preserve_sparsity=bool(prune),
                                                    per_channel=per_channel)
-        _fine_tune(quantized, task, settings, splits, max(1, epochs // 2), verbose=verbose)
+        qat_epochs = max(1, int(epochs * task.qat_epoch_share))
+        _fine_tune(quantized, task, settings, splits, qat_epochs, verbose=verbose)
         stage = {"accuracy": _evaluate(quantized, task, splits, settings), "float_layers": float_layers,
-                 "preserve_sparsity": bool(prune)}
+                 "preserve_sparsity": bool(prune), "epochs": qat_epochs}
         if prune:
             stage["layer_sparsity"] = quantized_sparsity(quantized)
             stage["sparsity"] = float(np.mean([stage["layer_sparsity"][n] for n in stages["pruned"]["layer_sparsity"]

@@ -80,6 +80,8 @@ class Task:
     float32_only = None
     #: the compression stages (--prune, --qat) fine-tune at this fraction of the recipe's learning rate.
     compress_learning_rate_factor = 0.1
+    #: --qat fine-tunes for this share of --compress-epochs (at least one epoch).
+    qat_epoch_share = 0.5
 
     @classmethod
     def refusals(cls, recipe):

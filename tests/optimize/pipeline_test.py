@@ -14,6 +14,7 @@ def test_prune_then_pqat_then_int8_tflite_from_the_cli(tmp_path):
     assert out.returncode == 0, out.stderr
     stages = json.load(open(metrics_path))["stages"]
     assert list(stages) == ["baseline", "pruned", "qat", "tflite"]
+    assert (stages["pruned"]["epochs"], stages["qat"]["epochs"]) == (2, 1)  # QAT: half of --compress-epochs
     assert abs(stages["pruned"]["sparsity"] - 0.6) < 0.01
     assert stages["pruned"]["gzip_bytes"] < stages["baseline"]["gzip_bytes"]
     assert stages["qat"]["preserve_sparsity"] and stages["qat"]["sparsity"] > 0.59
