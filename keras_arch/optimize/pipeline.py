@@ -106,7 +106,7 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
         lengths = task.tflite_lengths(settings)
         float_bytes = tflite_lib.convert(model if qat else current, batch_size=batch, lengths=lengths)
         int8_bytes = tflite_lib.convert(current, int8=True, representative=representative, batch_size=batch,
-                                        per_channel=per_channel, lengths=lengths)
+                                        per_channel=per_channel, lengths=lengths, float_ops=task.tflite_float_ops)
         write_atomic(tflite, int8_bytes)
         write_atomic(tflite_float_path(tflite), float_bytes)
         score = lambda content: tflite_lib.accuracy(  # noqa: E731
@@ -114,6 +114,7 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
         stages["tflite"] = {
             "int8_path": tflite, "float_path": tflite_float_path(tflite),
             "int8_bytes": len(int8_bytes), "float_bytes": len(float_bytes),
+            "int8_float_ops": tflite_lib.float_op_names(int8_bytes),
             "int8_gzip_bytes": prune_lib.bytes_gzip_size(int8_bytes),
             "size_ratio": len(int8_bytes) / len(float_bytes),
             "int8_accuracy": score(int8_bytes), "float_accuracy": score(float_bytes)}

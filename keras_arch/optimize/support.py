@@ -68,13 +68,15 @@ def check_arch(name):
     def int8_cell():
         quantized, _ = _quantized(model)
         content = tflite.convert(quantized, int8=True, representative=samples, batch_size=recipe.tflite_batch,
-                                 lengths=lengths)
+                                 lengths=lengths, float_ops=task.tflite_float_ops)
         runner = tflite.TFLiteModel(content)
         runner(samples[0])
         kinds = {np.dtype(d["dtype"]).name for d in runner.inputs.values()}
+        float_ops = tflite.float_op_names(content)
+        kept = f"; float: {', '.join(float_ops)}" if float_ops else ""
         if kinds == {"int8"}:
-            return "yes (int8 in/out)"
-        return f"yes ({'/'.join(sorted(kinds))} {'ids ' if kinds <= {'int32', 'int64'} else ''}in, int8 out)"
+            return f"yes (int8 in/out{kept})"
+        return f"yes ({'/'.join(sorted(kinds))} {'ids ' if kinds <= {'int32', 'int64'} else ''}in, int8 out{kept})"
 
     def saved_model_cell():
         with tempfile.TemporaryDirectory() as d:

@@ -36,7 +36,7 @@ def _as_dict(model, x):
 
 
 def convert(model, int8=False, representative=None, batch_size=None, per_channel=False, float_fallback=False,
-            lengths=None):
+            lengths=None, float_ops=()):
     """TFLite flatbuffer bytes.
 
     Args:
@@ -56,6 +56,11 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
         lengths: {input name: length} fixing the second dimension of those
             inputs (BERT's token ids: TFLite's int8 calibration keeps the
             shapes of the first sample it sees, so every sample needs one length).
+        float_ops: TFLite op names (e.g. ``("MEAN", "SQUARED_DIFFERENCE",
+            "RSQRT")``, LayerNorm's statistics) that stay float in the int8
+            model: TensorFlow Lite's selective quantization
+            (``tf.lite.experimental.QuantizationDebugger`` with
+            ``denylisted_ops``), which puts QUANTIZE/DEQUANTIZE around them.
 
     The converter runs in a child process: on some graphs (Embedding + LSTM +
     Attention, full int8) TF 2.21's quantizer segfaults, which must not take
@@ -84,6 +89,8 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
                 args.append("--per-channel")
             if float_fallback:
                 args.append("--float-fallback")
+            if float_ops:
+                args += ["--float-ops", ",".join(float_ops)]
             if representative is not None:
                 samples = (list(representative) if isinstance(representative, list)
                            else [{names[0]: np.asarray(representative[i:i + (batch_size or 1)])}
@@ -139,12 +146,14 @@ def unrolled(model, lengths):
 
 
 def _convert_main(argv=None):
-    """Child process: python -m keras_arch.optimize.tflite DIR [--int8 [--per-channel] [--float-fallback]]."""
+    """Child process: python -m keras_arch.optimize.tflite DIR [--int8 [--per-channel] [--float-fallback]
+    [--float-ops OP,OP]]."""
     p = argparse.ArgumentParser(allow_abbrev=False)
     p.add_argument("dir")
     p.add_argument("--int8", action="store_true")
     p.add_argument("--per-channel", action="store_true")
     p.add_argument("--float-fallback", action="store_true")
+    p.add_argument("--float-ops", default="")
     args = p.parse_args(argv)
     saved = os.path.join(args.dir, "model")
     converter = tf.lite.TFLiteConverter.from_saved_model(saved)
@@ -164,9 +173,31 @@ def _convert_main(argv=None):
         converter.inference_output_type = tf.int8
         # Post-training calibration follows the same per-tensor default as QAT.
         converter._experimental_disable_per_channel = not args.per_channel
-    content = converter.convert()
+    if args.int8 and args.float_ops:
+        # Selective quantization: calibrate, then quantize every op but these
+        # (https://www.tensorflow.org/lite/performance/quantization_debugger).
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+        options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=args.float_ops.split(","),
+                                                                fully_quantize=True)
+        content = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=converter.representative_dataset,
+            debug_options=options).get_nondebug_quantized_model()
+    else:
+        content = converter.convert()
     with open(os.path.join(args.dir, "model.tflite"), "wb") as f:
         f.write(content)
+
+
+def float_op_names(content):
+    """Sorted names of the ops of a .tflite flatbuffer that compute in float32
+    (DEQUANTIZE, which only leaves int8, aside): empty for a full-integer model."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    with native_stderr():
+        interpreter = Interpreter(model_content=content,  # no delegate: XNNPACK would hide the ops
+                                  experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    dtypes = {d["index"]: d["dtype"] for d in interpreter.get_tensor_details()}
+    return sorted({op["op_name"] for op in interpreter._get_ops_details()
+                   if op["op_name"] != "DEQUANTIZE" and any(dtypes[i] == np.float32 for i in op["outputs"])})
 
 
 class TFLiteModel:

@@ -82,6 +82,8 @@ class Task:
     compress_learning_rate_factor = 0.1
     #: --qat fine-tunes for this share of --compress-epochs (at least one epoch).
     qat_epoch_share = 0.5
+    #: TFLite ops the int8 model (--tflite) keeps float (selective quantization).
+    tflite_float_ops = ()
 
     @classmethod
     def refusals(cls, recipe):

@@ -27,3 +27,30 @@ def test_float_tflite_equals_keras_and_int8_tracks_the_qat_model():
     assert agreement >= 0.98
     assert len(content) <= 0.3 * len(tflite.convert(model))
     assert tflite.accuracy(content, [(x, splits.y_test)]) >= 0.9
+
+
+@pytest.mark.slow  # two int8 conversions of a 2-layer BERT (about 30 s); CI runs it
+def test_bert_keeps_layernorm_statistics_float_and_everything_else_int8():
+    from keras_arch import registry
+    from keras_arch.config import resolve_settings
+    from keras_arch.tasks.base import for_arch
+    task, recipe = for_arch("bert"), registry.get("bert")
+    splits = task.load_data()
+    model = registry.build("bert", **splits.model_args(), **recipe.small_builder_kwargs)
+    settings = resolve_settings(task.config, recipe, splits.family)
+    batches = task.tflite_dataset(splits.x_train[:8], splits.y_train[:8], settings, 1)
+    samples = [x for x, _ in batches.as_numpy_iterator()]
+    quantized, _ = qat.quantize(model)
+    lengths = task.tflite_lengths(settings)
+    full = tflite.convert(quantized, int8=True, representative=samples, batch_size=1, lengths=lengths)
+    assert tflite.float_op_names(full) == []  # full integer: no op computes in float
+    kept = tflite.convert(quantized, int8=True, representative=samples, batch_size=1, lengths=lengths,
+                          float_ops=task.tflite_float_ops)
+    # LayerNorm's variance (SQUARED_DIFFERENCE, its MEAN) and RSQRT run in float; the matmuls, softmax
+    # and GELU stay int8, and so do the model's output and its file (about the same size).
+    assert tflite.float_op_names(kept) == ["MEAN", "RSQRT", "SQUARED_DIFFERENCE"]
+    runner = tflite.TFLiteModel(kept)
+    assert runner.output["dtype"] == np.int8
+    assert abs(len(kept) - len(full)) < 0.05 * len(full)
+    keras_p = quantized.predict(samples[0], verbose=0)
+    assert np.max(np.abs(runner(samples[0]) - keras_p)) < 0.1
