@@ -139,8 +139,9 @@ class RunConfig:
     precision: str = option(
         "--precision", "distribution and devices", "float32", choices=PRECISIONS,
         help="float32 (default); mixed_bfloat16: bfloat16 compute, float32 weights, outputs, softmaxes and "
-             "LayerNorm statistics (pays off on CPUs with AMX and on GPUs of compute capability >= 8.0: "
-             "docs/measurements.md); mixed_float16 (GPUs with tensor cores; emulated and slower on CPU); "
+             "LayerNorm statistics (matmuls gain on CPUs with AMX, a whole BERT step much less, short "
+             "sequences and small models nothing: docs/measurements.md); mixed_float16 (GPUs with tensor "
+             "cores; emulated and slower on CPU); "
              "auto: mixed_bfloat16 where the hardware has it and the run does not compress, else float32")
     jit: bool = option("--jit", "distribution and devices", False, switch=True,
                        help="XLA-compile the train step (GPUs; small models get slower on CPU)")
