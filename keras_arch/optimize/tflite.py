@@ -165,7 +165,8 @@ def _convert_main(argv=None):
                 samples = pickle.load(f)
             converter.representative_dataset = lambda: iter(samples)
         ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.target_spec.supported_ops = ops + ([tf.lite.OpsSet.TFLITE_BUILTINS] if args.float_fallback else [])
+        float_allowed = args.float_fallback or args.float_ops
+        converter.target_spec.supported_ops = ops + ([tf.lite.OpsSet.TFLITE_BUILTINS] if float_allowed else [])
         loaded = tf.saved_model.load(saved)
         specs = list(loaded.signatures["serving_default"].structured_input_signature[1].values())
         if all(s.dtype.is_floating for s in specs):  # token ids stay integers
@@ -176,7 +177,6 @@ def _convert_main(argv=None):
     if args.int8 and args.float_ops:
         # Selective quantization: calibrate, then quantize every op but these
         # (https://www.tensorflow.org/lite/performance/quantization_debugger).
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
         options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=args.float_ops.split(","),
                                                                 fully_quantize=True)
         content = tf.lite.experimental.QuantizationDebugger(
