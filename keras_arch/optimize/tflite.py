@@ -10,6 +10,7 @@ dict (or, for one input, an array).
 import argparse
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tempfile
@@ -101,8 +102,11 @@ def convert(model, int8=False, representative=None, batch_size=None, per_channel
         if proc.returncode < 0:
             raise ConversionError(f"the TFLite converter crashed (signal {-proc.returncode})")
         if proc.returncode != 0:
+            # MLIR's "loc(...): error: WHY" lines say why; the last line is often the tail of a graph dump
+            why = list(dict.fromkeys(re.findall(r"^loc\(.*\): error: (.+)$", proc.stderr, re.M)))
             lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-            raise ConversionError(lines[-1] if lines else f"the TFLite converter exited {proc.returncode}")
+            raise ConversionError("; ".join(why) if why else lines[-1] if lines
+                                  else f"the TFLite converter exited {proc.returncode}")
         with open(os.path.join(d, "model.tflite"), "rb") as f:
             return f.read()
 
@@ -205,20 +209,37 @@ class TFLiteModel:
     signature, quantizing int8 inputs and dequantizing int8 outputs with the
     tensors' own scale and zero point.
 
+    LiteRT hands what it can to its default XNNPACK delegate. Where XNNPACK
+    cannot prepare the graph (seq2seq's unrolled int8 encoder-decoder: "failed
+    to create XNNPACK runtime", on some CPUs and not others), the model runs
+    on LiteRT's built-in kernels instead, which compute the same ops;
+    ``kernels`` says which ran.
+
     Args:
         content: the flatbuffer bytes.
         num_threads: LiteRT's threads (default: its own choice).
     """
 
     def __init__(self, content, num_threads=None):
-        from ai_edge_litert.interpreter import Interpreter
-        with native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-            self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
-        self.runner = self.interpreter.get_signature_runner("serving_default")
+        self.content, self.num_threads = content, num_threads
+        self._load(delegate=True)
         details = self.runner.get_input_details()
         self.inputs = {name: details[name] for name in details}
         self.output = next(iter(self.runner.get_output_details().values()))
         self.input = next(iter(self.inputs.values()))  # one-input models: the input's details
+
+    def _load(self, delegate):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        resolver = {} if delegate else {
+            "experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+        with native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            self.interpreter = Interpreter(model_content=self.content, num_threads=self.num_threads, **resolver)
+        self.runner = self.interpreter.get_signature_runner("serving_default")
+        self.kernels = "XNNPACK" if delegate else "built-in"
+
+    def _run(self, feed):
+        with native_stderr():  # the XNNPACK line, where the delegate is applied at allocation
+            return next(iter(self.runner(**feed).values()))
 
     def __call__(self, x):
         feed = {}
@@ -229,8 +250,13 @@ class TFLiteModel:
                 scale, zero = detail["quantization"]
                 value = np.clip(np.round(value / scale + zero), -128, 127)
             feed[name] = value.astype(detail["dtype"])
-        with native_stderr():  # the XNNPACK line, where the delegate is applied at allocation
-            y = next(iter(self.runner(**feed).values()))
+        try:
+            y = self._run(feed)
+        except RuntimeError as e:
+            if self.kernels != "XNNPACK" or "XNNPACK" not in str(e):
+                raise
+            self._load(delegate=False)
+            y = self._run(feed)
         if self.output["dtype"] == np.int8:
             scale, zero = self.output["quantization"]
             y = (y.astype(np.float32) - zero) * scale
@@ -242,13 +268,25 @@ class TFLiteModel:
         return np.concatenate([self(cut(slice(i, i + batch_size))) for i in range(0, n, batch_size)])
 
 
-def accuracy(content, batches):
+def accuracy(content, batches, scored=None):
     """Accuracy of a .tflite classifier over ``batches`` of (inputs, labels)
-    (numpy; inputs an array or a dict of arrays)."""
-    model, hits, total = TFLiteModel(content), 0, 0
+    (numpy; inputs an array or a dict of arrays): the share of labels its
+    argmax hits, a label per example or per position (seq2seq's tokens).
+
+    Args:
+        content: the flatbuffer bytes, or a :class:`TFLiteModel` of them.
+        batches: an iterable of (inputs, labels).
+        scored: ``scored(x, y)`` -> a boolean array shaped like ``y``: the
+            labels that count (a task's :meth:`~keras_arch.tasks.base.Task.scored`);
+            None counts every label.
+    """
+    model = content if isinstance(content, TFLiteModel) else TFLiteModel(content)
+    hits, total = 0, 0
     for x, y in batches:
-        hits += int(np.sum(np.argmax(model(x), -1) == y))
-        total += len(y)
+        y = np.asarray(y)
+        mask = np.ones(y.shape, bool) if scored is None or scored(x, y) is None else np.asarray(scored(x, y))
+        hits += int(np.sum((np.argmax(model(x), -1) == y) & mask))
+        total += int(np.sum(mask))
     return hits / max(total, 1)
 
 

@@ -54,3 +54,66 @@ def test_bert_keeps_layernorm_statistics_float_and_everything_else_int8():
     assert abs(len(kept) - len(full)) < 0.05 * len(full)
     keras_p = quantized.predict(samples[0], verbose=0)
     assert np.max(np.abs(runner(samples[0]) - keras_p)) < 0.1
+
+
+def _lookup_tflite():
+    """A float .tflite whose argmax at each of 5 positions is the id fed there
+    (an Embedding holding the identity), and its ids."""
+    from keras_arch.backend import keras
+    ids = keras.Input((5,), dtype="int32", name="ids")
+    table = keras.layers.Embedding(4, 4, embeddings_initializer="identity", name="table")
+    model = keras.Model(ids, keras.layers.Softmax()(table(ids) * 10.0))
+    x = np.array([[1, 2, 3, 0, 0], [3, 3, 1, 2, 0]], np.int32)
+    return tflite.convert(model), x
+
+
+def test_accuracy_counts_only_the_labels_a_task_scores():
+    content, x = _lookup_tflite()
+    y = x.copy()
+    y[x == 0] = 3  # every padded position (id 0) wrongly labelled: hits are the 7 real positions
+    real = lambda xb, yb: xb != 0  # noqa: E731
+    assert tflite.accuracy(content, [(x, y)]) == 7 / 10
+    assert tflite.accuracy(content, [(x, y)], scored=real) == 1.0
+    assert tflite.accuracy(content, [(x[:1], y[:1]), (x[1:], y[1:])], scored=real) == 1.0  # pooled over batches
+    y[1, 0] = 0  # one real position wrong: 6 of the 7 it counts
+    assert tflite.accuracy(content, [(x, y)], scored=real) == 6 / 7
+
+
+def test_a_graph_xnnpack_cannot_prepare_runs_on_the_built_in_kernels(monkeypatch):
+    """seq2seq's int8 model fails XNNPACK's runtime on some CPUs; the runner
+    falls back to LiteRT's own kernels, which compute the same result."""
+    content, x = _lookup_tflite()
+    expected = tflite.TFLiteModel(content)(x)
+    assert np.array_equal(np.argmax(expected, -1), x)
+    run = tflite.TFLiteModel._run
+
+    def failing_xnnpack(self, feed):
+        if self.kernels == "XNNPACK":
+            raise RuntimeError("failed to create XNNPACK runtimeNode number 7 (TfLiteXNNPackDelegate) failed to prepare.")
+        return run(self, feed)
+
+    monkeypatch.setattr(tflite.TFLiteModel, "_run", failing_xnnpack)
+    runner = tflite.TFLiteModel(content)
+    np.testing.assert_allclose(runner(x), expected, atol=1e-6)
+    assert runner.kernels == "built-in"
+
+    def failing(self, feed):
+        raise RuntimeError("tensor 3 has the wrong shape")
+
+    monkeypatch.setattr(tflite.TFLiteModel, "_run", failing)
+    with pytest.raises(RuntimeError, match="wrong shape"):  # any other failure is the caller's to see
+        tflite.TFLiteModel(content)(x)
+
+
+def test_a_failed_conversion_says_which_op_it_could_not_convert():
+    """The converter child's last line is often the tail of an MLIR graph dump;
+    the error names the ops instead (crossmodal's in-graph tokenizer)."""
+    import tensorflow as tf
+    from keras_arch.backend import keras
+    text = keras.Input((), dtype="string", name="text")
+    length = keras.layers.Lambda(lambda t: tf.cast(tf.strings.length(tf.strings.lower(t)), "float32"))(text)
+    model = keras.Model(text, keras.layers.Dense(2)(keras.layers.Reshape((1,))(length)))
+    with pytest.raises(tflite.ConversionError) as e:
+        tflite.convert(model)
+    assert "'tf.StringLower' op is neither a custom op nor a flex op" in str(e.value)
+    assert "entry_function" not in str(e.value)
