@@ -9,7 +9,5 @@ KG_MLP_ONLY = "kg's MLP scorer only"
 TRANSFER_ONLY = "transfer only"
 GENERATED = "generated data only"
 NO_COMPRESSION = "needs --qat, --tflite or --prune, all refused here"
-SEQ2SEQ_INT8 = ("its float TFLite model converts (unrolled), but TF 2.21's int8 calibration fails on it: "
-                "\"failed to create XNNPACK runtime\" (support matrix)")
 EARLY_EXIT_QUANT = "tfmot finds no layer to quantize (support matrix)"
 SEVERAL_OUTPUTS = "the compression stages fine-tune and score one softmax output; this model has several"

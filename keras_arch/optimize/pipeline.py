@@ -29,6 +29,11 @@ def _fine_tune(model, task, settings, splits, epochs, callbacks=(), verbose=0):
     return model
 
 
+def _head(x, n):
+    """The first ``n`` examples of an input array or dict of arrays (seq2seq's two)."""
+    return {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
+
+
 def _numpy_batches(task, x, y, settings, batch_size):
     return task.tflite_dataset(x, y, settings, batch_size).as_numpy_iterator()
 
@@ -99,7 +104,7 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
     if tflite:
         batch = task.recipe.tflite_batch
         _, x_eval, y_eval = splits.eval_split()
-        representative = [x for x, _ in _numpy_batches(task, splits.x_train[:200], splits.y_train[:200], settings,
+        representative = [x for x, _ in _numpy_batches(task, _head(splits.x_train, 200), splits.y_train[:200], settings,
                                                        batch or 1)]
         representative = [x if isinstance(x, dict) else {tflite_lib.input_names(current)[0]: x}
                           for x in representative]
@@ -109,15 +114,18 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
                                         per_channel=per_channel, lengths=lengths, float_ops=task.tflite_float_ops)
         write_atomic(tflite, int8_bytes)
         write_atomic(tflite_float_path(tflite), float_bytes)
-        score = lambda content: tflite_lib.accuracy(  # noqa: E731
-            content, _numpy_batches(task, x_eval, y_eval, settings, batch or 256))
+        runners = {"int8": tflite_lib.TFLiteModel(int8_bytes), "float": tflite_lib.TFLiteModel(float_bytes)}
         stages["tflite"] = {
             "int8_path": tflite, "float_path": tflite_float_path(tflite),
             "int8_bytes": len(int8_bytes), "float_bytes": len(float_bytes),
             "int8_float_ops": tflite_lib.float_op_names(int8_bytes),
             "int8_gzip_bytes": prune_lib.bytes_gzip_size(int8_bytes),
-            "size_ratio": len(int8_bytes) / len(float_bytes),
-            "int8_accuracy": score(int8_bytes), "float_accuracy": score(float_bytes)}
+            "size_ratio": len(int8_bytes) / len(float_bytes)}
+        for kind, runner in runners.items():
+            stages["tflite"][f"{kind}_accuracy"] = tflite_lib.accuracy(
+                runner, _numpy_batches(task, x_eval, y_eval, settings, batch or 256), task.scored)
+            # which LiteRT kernels computed it (XNNPACK, or the built-in ones where XNNPACK can't)
+            stages["tflite"][f"{kind}_kernels"] = runner.kernels
     return current, stages
 
 

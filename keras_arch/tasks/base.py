@@ -206,6 +206,13 @@ class Task:
         at the lengths :meth:`tflite_lengths` fixes."""
         return self.dataset(x, y, settings, batch_size=batch_size)
 
+    def scored(self, x, y):
+        """Which labels of a batch count towards accuracy outside Keras (the
+        TFLite models' scores): a boolean array shaped like ``y``, or None for
+        all. Keras's own accuracy follows the model's mask; a task whose model
+        masks says the same here."""
+        return None
+
     # --- evaluation and reporting --------------------------------------------------------------
 
     def evaluate(self, fitted, splits, settings):

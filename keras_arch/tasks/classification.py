@@ -19,6 +19,10 @@ class Seq2SeqTask(ClassificationTask):
     """The document 003 encoder-decoder: trained with teacher forcing like any
     classifier; served as greedy decoding plus the next-token probabilities."""
 
+    #: one QAT epoch after training left the reversal at 0.90 token accuracy
+    #: (float 0.9998), two bring it to 0.997
+    qat_epoch_share = 1.0
+
     def signatures(self, model):
         from keras_arch.models.seq2seq import signatures
         return signatures(model, self.recipe)
@@ -26,3 +30,9 @@ class Seq2SeqTask(ClassificationTask):
     def serving_samples(self, splits, n=8):
         from keras_arch.models.seq2seq import serving_samples
         return serving_samples(splits, n)
+
+    def scored(self, x, y):
+        """The decoder's Embedding masks PAD in ``target_in``, so Keras's
+        accuracy counts only the positions it feeds (the reversal and its END)."""
+        from keras_arch.data.sequences import PAD
+        return x["target_in"] != PAD

@@ -70,3 +70,38 @@ def test_bad_compression_flags_exit_2(tmp_path):
                          (["--tflite", str(tmp_path / "no" / "m.tflite")], "does not exist")):
         out = run_cli("cnn", *argv)
         assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow  # trains seq2seq for an epoch, fine-tunes with QAT and converts its unrolled graph twice (~1 min)
+def test_seq2seq_tflite_scores_the_tokens_keras_scores(tmp_path):
+    """seq2seq's targets are padded after END; Keras's accuracy skips the
+    positions its decoder masks, and so must the TFLite models' scores."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from keras_arch.data.sequences import reversal
+    metrics_path, tfl = str(tmp_path / "m.json"), str(tmp_path / "s2s.tflite")
+    out = run_cli("seq2seq", "--epochs", "1", "--quiet", "--qat", "--tflite", tfl, "--metrics-json", metrics_path)
+    assert out.returncode == 0, out.stderr
+    stages = json.load(open(metrics_path))["stages"]
+    assert stages["qat"]["epochs"] == 2  # seq2seq's QAT takes all of --compress-epochs
+    assert stages["tflite"]["int8_kernels"] in ("XNNPACK", "built-in")
+    _, x, y = reversal().eval_split()
+    real = x["target_in"] != 0
+    assert 0.6 < real.mean() < 0.99  # the check below would not see a counted pad otherwise
+
+    def token_accuracy(path):
+        interpreter = Interpreter(model_path=path,  # its own kernels: what XNNPACK may not prepare
+                                  experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        runner = interpreter.get_signature_runner("serving_default")
+        probs = np.concatenate([next(iter(runner(source=x["source"][i:i + 50],
+                                                 target_in=x["target_in"][i:i + 50]).values()))
+                                for i in range(0, len(y), 50)]).astype(np.float32)
+        return float(np.sum((probs.argmax(-1) == y) & real) / real.sum())
+
+    float_accuracy = token_accuracy(str(tmp_path / "s2s-float.tflite"))
+    assert stages["tflite"]["float_accuracy"] == pytest.approx(float_accuracy, abs=1e-9)
+    # the float flatbuffer is the trained model: Keras's masked accuracy, to rounding
+    assert abs(float_accuracy - stages["baseline"]["accuracy"]) < 1e-3
+    assert stages["baseline"]["accuracy"] > 0.5  # one epoch learns most of the reversal
+    # int8 output (probabilities scaled to 1/256): argmax ties may differ, so only a bound
+    assert stages["tflite"]["int8_accuracy"] > 0.5
