@@ -80,7 +80,7 @@ def test_accuracy_counts_only_the_labels_a_task_scores():
 
 
 def test_a_graph_xnnpack_cannot_prepare_runs_on_the_built_in_kernels(monkeypatch):
-    """seq2seq's int8 model fails XNNPACK's runtime on some CPUs; the runner
+    """XNNPACK cannot prepare some graphs (seq2seq's untrained int8 model); the runner
     falls back to LiteRT's own kernels, which compute the same result."""
     content, x = _lookup_tflite()
     expected = tflite.TFLiteModel(content)(x)
