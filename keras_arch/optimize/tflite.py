@@ -210,8 +210,8 @@ class TFLiteModel:
     tensors' own scale and zero point.
 
     LiteRT hands what it can to its default XNNPACK delegate. Where XNNPACK
-    cannot prepare the graph (seq2seq's unrolled int8 encoder-decoder: "failed
-    to create XNNPACK runtime", on some CPUs and not others), the model runs
+    cannot prepare the graph ("failed to create XNNPACK runtime": seen on an
+    untrained seq2seq's unrolled int8 encoder-decoder), the model runs
     on LiteRT's built-in kernels instead, which compute the same ops;
     ``kernels`` says which ran.
 
@@ -284,7 +284,8 @@ def accuracy(content, batches, scored=None):
     hits, total = 0, 0
     for x, y in batches:
         y = np.asarray(y)
-        mask = np.ones(y.shape, bool) if scored is None or scored(x, y) is None else np.asarray(scored(x, y))
+        mask = None if scored is None else scored(x, y)
+        mask = np.ones(y.shape, bool) if mask is None else np.asarray(mask, bool)
         hits += int(np.sum((np.argmax(model(x), -1) == y) & mask))
         total += int(np.sum(mask))
     return hits / max(total, 1)
