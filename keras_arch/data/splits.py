@@ -115,6 +115,16 @@ def steps_per_epoch(n, batch_size, drop_remainder=False):
     return n // batch_size if drop_remainder else -(-n // batch_size)
 
 
+def head(x, n):
+    """The first ``n`` examples of inputs given as an array or a dict of arrays (seq2seq's two).
+
+    Args:
+        x: an array, or a dict of arrays of the same length.
+        n: how many examples.
+    """
+    return {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
+
+
 def _length(y):
     """Examples in ``y`` (an array, or a dict of arrays)."""
     return len(y[next(iter(y))]) if isinstance(y, dict) else len(y)

@@ -7,6 +7,7 @@ tokenizer, so every stage (and the TFLite models) sees what the Keras model sees
 """
 import numpy as np
 
+from keras_arch.data.splits import head
 from keras_arch.io import write_atomic
 from keras_arch.paths import tflite_float_path
 
@@ -27,11 +28,6 @@ def _fine_tune(model, task, settings, splits, epochs, callbacks=(), verbose=0):
     task.compile_model(model, tune, steps)
     model.fit(train, epochs=epochs, steps_per_epoch=steps, verbose=verbose, callbacks=list(callbacks))
     return model
-
-
-def _head(x, n):
-    """The first ``n`` examples of an input array or dict of arrays (seq2seq's two)."""
-    return {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
 
 
 def _numpy_batches(task, x, y, settings, batch_size):
@@ -104,7 +100,7 @@ def compress_model(model, task, settings, splits, prune=None, qat=False, tflite=
     if tflite:
         batch = task.recipe.tflite_batch
         _, x_eval, y_eval = splits.eval_split()
-        representative = [x for x, _ in _numpy_batches(task, _head(splits.x_train, 200), splits.y_train[:200], settings,
+        representative = [x for x, _ in _numpy_batches(task, head(splits.x_train, 200), splits.y_train[:200], settings,
                                                        batch or 1)]
         representative = [x if isinstance(x, dict) else {tflite_lib.input_names(current)[0]: x}
                           for x in representative]

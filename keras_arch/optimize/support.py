@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_arch import registry
 from keras_arch.config import resolve_settings
+from keras_arch.data.splits import head
 from keras_arch.markdown import header
 
 COLUMNS = ("QAT", "pruning", "pruning-preserving QAT", "TFLite float", "TFLite int8", "SavedModel")
@@ -48,8 +49,7 @@ def check_arch(name):
     model = registry.build(name, **splits.model_args(), **recipe.small_builder_kwargs)
     settings = resolve_settings(task.config, recipe, splits.family)
     lengths = task.tflite_lengths(settings)
-    head = {k: v[:32] for k, v in splits.x_train.items()} if isinstance(splits.x_train, dict) else splits.x_train[:32]
-    batches = task.tflite_dataset(head, splits.y_train[:32], settings, recipe.tflite_batch or 2)
+    batches = task.tflite_dataset(head(splits.x_train, 32), splits.y_train[:32], settings, recipe.tflite_batch or 2)
     samples = [x if isinstance(x, dict) else {tflite.input_names(model)[0]: x} for x, _ in batches.as_numpy_iterator()]
 
     def qat_cell():
