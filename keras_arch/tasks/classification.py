@@ -19,8 +19,8 @@ class Seq2SeqTask(ClassificationTask):
     """The document 003 encoder-decoder: trained with teacher forcing like any
     classifier; served as greedy decoding plus the next-token probabilities."""
 
-    #: one QAT epoch after training left the reversal at 0.90 token accuracy
-    #: (float 0.9998), two at 0.98-0.997
+    #: one QAT epoch does not bring the reversal back to the float model's
+    #: token accuracy; two do (docs/compression.md, --compress-epochs)
     qat_epoch_share = 1.0
 
     def signatures(self, model):
