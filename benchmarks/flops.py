@@ -17,12 +17,14 @@ import numpy as np
 NAME = "flops"
 
 
-def matmul_peak(sizes=(1024, 2048, 4096), seconds=1.0, dtype="float32"):
+def matmul_peak(sizes=(1024, 2048, 4096), seconds=1.0, dtype="float32", jit_compile=False):
+    """The best tf.matmul FLOP/s over ``sizes`` (square matrices of ``dtype``),
+    as a TensorFlow graph or, with ``jit_compile``, compiled by XLA."""
     import tensorflow as tf
     best = 0.0
     for n in sizes:
         a, b = (tf.cast(tf.random.normal((n, n)), dtype) for _ in range(2))
-        mm = tf.function(lambda a, b: tf.matmul(a, b))
+        mm = tf.function(lambda a, b: tf.matmul(a, b), jit_compile=jit_compile)
         mm(a, b).numpy()
         reps, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
