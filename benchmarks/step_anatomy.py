@@ -2,7 +2,8 @@
 (issue #30: "profile where the step's time goes and say what limits it").
 
 One fixed batch (32 sentences x 53 tokens, the mean padded length of
-rt-polarity's batches at ``--max-length 64``) of the packaged
+rt-polarity's batches at ``--max-length 64``; then x 32 tokens, as at
+``--max-length 32``) of the packaged
 all-MiniLM-L6-v2 classifier, compiled as ``run bert`` compiles it:
 
 - the step's wall time under each policy (median of the timed steps);
@@ -28,6 +29,8 @@ import time
 
 NAME = "step_anatomy"
 POLICIES = ("float32", "mixed_bfloat16")
+# rt-polarity's mean padded batch length at --max-length 64, and --max-length 32 (the issue's second target)
+LENGTHS = (53, 32)
 MATMULS = ("MatMul", "BatchMatMulV2", "BatchMatMulV3", "_MklMatMul", "_MklBatchMatMulV2", "_MklBatchMatMulV3",
            "_MklFusedMatMul", "_FusedMatMul")
 CONTAINERS = ("PartitionedCall", "StatefulPartitionedCall")  # their ops are counted one by one
@@ -97,13 +100,12 @@ def step_anatomy(policy, length=53, batch=32, timed=10, profiled=5):
     return 1000 * statistics.median(seconds), ops
 
 
-def run(quick=False):
-    from benchmarks.flops import matmul_peak
+def _rows(length, timed):
     rows, parts = [], {}
+    what = f"bert train step, batch 32 x {length} tokens"
     for policy in POLICIES:
-        wall, ops = step_anatomy(policy, timed=5 if quick else 10)
-        row = {"benchmark": NAME, "what": "bert train step, batch 32 x 53 tokens", "precision": policy,
-               "unit": "ms per step", "wall": wall}
+        wall, ops = step_anatomy(policy, length=length, timed=timed)
+        row = {"benchmark": NAME, "what": what, "precision": policy, "unit": "ms per step", "wall": wall}
         if ops is None:
             row["note"] = "no op times: this TensorFlow has no tensorflow.tsl.profiler.protobuf"
         else:
@@ -114,14 +116,19 @@ def run(quick=False):
             row["note"] = "largest of the rest: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(
                 ((k, v) for k, v in ops.items() if k not in MATMULS and k != "Cast"), key=lambda kv: -kv[1])[:6])
         rows.append(row)
-    ratio = {"benchmark": NAME, "what": "bert train step, batch 32 x 53 tokens",
-             "precision": "bfloat16 speedup", "unit": "float32 time / bfloat16 time", "wall": rows[0]["wall"] / rows[1]["wall"]}
+    ratio = {"benchmark": NAME, "what": what, "precision": "bfloat16 speedup", "unit": "float32 time / bfloat16 time",
+             "wall": rows[0]["wall"] / rows[1]["wall"]}
     if len(parts) == 2:
         f32, bf16 = parts["float32"], parts["mixed_bfloat16"]
         ratio.update({k: f32[k] / bf16[k] for k in ("op_total", "op_matmul", "op_rest")})
         ratio["note"] = (f"op-time ceiling if bfloat16 matmuls took no time: "
                          f"{f32['op_total'] / (bf16['op_total'] - bf16['op_matmul']):.2f}x")
-    rows.append(ratio)
+    return rows + [ratio]
+
+
+def run(quick=False):
+    from benchmarks.flops import matmul_peak
+    rows = [r for length in LENGTHS for r in _rows(length, timed=5 if quick else 10)]
     seconds = 0.5 if quick else 2.0
     for jit in (False, True):
         rates = {dtype: matmul_peak((2048,), seconds, dtype, jit_compile=jit) for dtype in ("float32", "bfloat16")}
