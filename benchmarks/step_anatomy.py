@@ -63,41 +63,44 @@ def _op_times(logdir, steps):
     return out
 
 
-def step_anatomy(policy, length=53, batch=32, timed=10, profiled=5):
+def _measure(length, batch, timed, profiled):
+    """(median step ms, op times) of one compiled BERT train step under the
+    global policy."""
     import numpy as np
     import tensorflow as tf
-    from keras_arch.backend import keras
     from keras_arch.models.bert_classifier import DEFAULT, INPUTS, bert_classifier
     from keras_arch.tasks.bert import compile_for_fine_tuning
     from keras_arch.training.seeding import seed_everything
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        seed_everything(0)
-        model = bert_classifier(2, pretrained=DEFAULT)
-        compile_for_fine_tuning(model, 5e-5, 1000)
-        rng = np.random.default_rng(0)
-        x = {"input_ids": tf.constant(rng.integers(1000, 30000, (batch, length)), tf.int32),
-             "attention_mask": tf.ones((batch, length), tf.int32),
-             "token_type_ids": tf.zeros((batch, length), tf.int32)}
-        y = tf.constant(rng.integers(0, 2, batch))
-        spec = ({n: tf.TensorSpec([None, None], tf.int32) for n in INPUTS}, tf.TensorSpec([None], tf.int64))
-        step = tf.function(lambda x, y: model.train_step((x, y)), input_signature=spec)
-        for _ in range(3):  # trace, create oneDNN's primitives
+    seed_everything(0)
+    model = bert_classifier(2, pretrained=DEFAULT)
+    compile_for_fine_tuning(model, 5e-5, 1000)
+    rng = np.random.default_rng(0)
+    x = {"input_ids": tf.constant(rng.integers(1000, 30000, (batch, length)), tf.int32),
+         "attention_mask": tf.ones((batch, length), tf.int32),
+         "token_type_ids": tf.zeros((batch, length), tf.int32)}
+    y = tf.constant(rng.integers(0, 2, batch))
+    spec = ({n: tf.TensorSpec([None, None], tf.int32) for n in INPUTS}, tf.TensorSpec([None], tf.int64))
+    step = tf.function(lambda x, y: model.train_step((x, y)), input_signature=spec)
+    for _ in range(3):  # trace, create oneDNN's primitives
+        step(x, y)["loss"].numpy()
+    seconds = []
+    for _ in range(timed):
+        start = time.perf_counter()
+        step(x, y)["loss"].numpy()
+        seconds.append(time.perf_counter() - start)
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        for _ in range(profiled):
             step(x, y)["loss"].numpy()
-        seconds = []
-        for _ in range(timed):
-            start = time.perf_counter()
-            step(x, y)["loss"].numpy()
-            seconds.append(time.perf_counter() - start)
-        with tempfile.TemporaryDirectory() as logdir:
-            tf.profiler.experimental.start(logdir)
-            for _ in range(profiled):
-                step(x, y)["loss"].numpy()
-            tf.profiler.experimental.stop()
-            ops = _op_times(logdir, profiled)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+        tf.profiler.experimental.stop()
+        ops = _op_times(logdir, profiled)
     return 1000 * statistics.median(seconds), ops
+
+
+def step_anatomy(policy, length=53, batch=32, timed=10, profiled=5):
+    """(median step ms, {op type: ms per step} or None) under ``policy``."""
+    from benchmarks.flops import _under
+    return _under(policy, _measure, length, batch, timed, profiled)
 
 
 def _rows(length, timed):
