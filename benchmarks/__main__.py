@@ -12,7 +12,7 @@ import keras_arch  # noqa: F401  (Keras 2 before TensorFlow loads)
 from keras_arch import precision, quiet
 from keras_arch.io import write_atomic
 
-ALL = ["cnn_mnist", "compression", "text_attention", "bert", "precision", "serving", "serving_contract", "crossmodal", "kg", "moe", "transfer", "strategies", "scaling", "flops", "step_anatomy", "robustness"]
+ALL = ["cnn_mnist", "compression", "text_attention", "bert", "precision", "serving", "serving_contract", "crossmodal", "kg", "moe", "transfer", "strategies", "scaling", "flops", "step_anatomy", "iterator_teardown", "robustness"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

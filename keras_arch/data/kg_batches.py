@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_arch.data.kg import group_tails
+from keras_arch.data.splits import prefetched
 
 
 def one_to_n_dataset(train, num_entities, batch_size, seed, label_smoothing=0.0):
@@ -28,7 +29,7 @@ def one_to_n_dataset(train, num_entities, batch_size, seed, label_smoothing=0.0)
     ds = tf.data.Dataset.from_tensor_slices(({"head": keys[:, 0], "relation": keys[:, 1]}, tails))
     ds = ds.shuffle(len(keys), seed=seed, reshuffle_each_iteration=True).repeat()
     ds = ds.batch(batch_size).map(to_dense, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE), -(-len(keys) // batch_size)
+    return prefetched(ds), -(-len(keys) // batch_size)
 
 
 def negative_dataset(train, num_entities, batch_size, negatives, seed):
@@ -45,4 +46,4 @@ def negative_dataset(train, num_entities, batch_size, negatives, seed):
         return {"head": h, "relation": r, "tail": t, "negatives": neg}, tf.zeros_like(t)
 
     ds = ds.enumerate().map(with_negatives, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE), -(-len(train) // batch_size)
+    return prefetched(ds), -(-len(train) // batch_size)

@@ -108,11 +108,36 @@ def make_dataset(x, y, batch_size, shuffle=False, seed=0, shift=0, epochs=None, 
             shift / height, shift / width, fill_mode="constant", seed=seed)
         ds = ds.map(lambda images, labels: (translate(images, training=True), labels),
                     num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds)
 
 
 def steps_per_epoch(n, batch_size, drop_remainder=False):
     return n // batch_size if drop_remainder else -(-n // batch_size)
+
+
+def prefetched(ds):
+    """``ds.prefetch(AUTOTUNE)`` with tf.data's autotuning model off: every
+    keras_arch pipeline ends here.
+
+    With autotuning on, each iterator runs a model thread that re-tunes the
+    pipeline at periods doubling up to 60 s, and destroying the iterator waits
+    for that thread. In TensorFlow 2.21 the thread can miss its wake-up: the
+    cancellation callback wakes it before the CancellationManager marks itself
+    cancelled, so it goes back to sleep for the rest of its period. Keras
+    destroys the training iterator at each epoch's end and when ``fit``
+    returns, so a run lost 0 to 60 s there at random (``python -m benchmarks
+    --only iterator_teardown`` counts the slow deletions both ways). Without the
+    model, AUTOTUNE parallelism stays at min(16, CPU cores), what the tuner
+    chose for these pipelines anyway, and prefetch still sizes its buffer on
+    its own.
+
+    Args:
+        ds: a ``tf.data.Dataset``.
+    """
+    import tensorflow as tf
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def head(x, n):
@@ -160,5 +185,5 @@ def _epoch_keyed(x, y, batch_size, seed, shift, epochs, start_epoch, drop_remain
             offsets = tf.random.stateless_uniform([tf.shape(images)[0], 2], tf.stack([tf.cast(seed, tf.int64), step]),
                                                   -shift, shift + 1, tf.int32)
             return translate(images, offsets), labels
-        return ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    return ds.map(lambda step, batch: batch).prefetch(tf.data.AUTOTUNE)
+        return prefetched(ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE))
+    return prefetched(ds.map(lambda step, batch: batch))

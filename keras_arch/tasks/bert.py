@@ -12,7 +12,7 @@ import numpy as np
 from keras_arch import registry
 from keras_arch.config import dataset_name
 from keras_arch.data import text
-from keras_arch.data.splits import Splits
+from keras_arch.data.splits import Splits, prefetched
 from keras_arch.models.bert_config import INPUTS, MAX_LENGTH, TINY, check_dir, check_max_length, vocab_path
 from keras_arch.tasks.base import Task
 
@@ -45,7 +45,7 @@ def make_dataset(texts, labels, tokenizer, batch_size, shuffle=False, seed=0, fi
         if fixed_length:
             features = {k: tf.pad(v, [[0, 0], [0, fixed_length - tf.shape(v)[1]]]) for k, v in features.items()}
         return features, y
-    return ds.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds.batch(batch_size).map(encode, num_parallel_calls=tf.data.AUTOTUNE))
 
 
 def compile_for_fine_tuning(model, learning_rate, steps, warmup_fraction=0.1, jit=False):
