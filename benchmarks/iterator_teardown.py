@@ -1,15 +1,17 @@
 """What destroying a tf.data iterator costs, with tf.data's autotuning model on
 (TensorFlow's default) and off (:func:`keras_arch.data.splits.prefetched`,
-which every keras_arch pipeline ends with).
+which every pipeline keras_arch builds ends with).
 
-Keras destroys the training iterator at each epoch's end and when ``fit``
-returns. With autotuning on, the destructor waits for the iterator's model
-thread, and in TensorFlow 2.21 that thread can miss the cancellation's wake-up
-and sleep out the rest of its tuning period, which doubles up to 60 s. Here
-each iterator lives a random 0.3-1.3 s (periods of at most 1.3 s, so a missed
-wake-up costs under a second; an epoch of a minute or more costs up to 60 s)
-while the main thread multiplies matrices between batches, as training does;
-a deletion over 50 ms counts as slow.
+Keras destroys a finite training set's iterator at each epoch's end, the
+validation iterator after each evaluation, and every iterator when ``fit``,
+``evaluate`` or ``predict`` returns. With autotuning on, the destructor waits
+for the iterator's model thread, and in TensorFlow 2.21 that thread can miss
+the cancellation's wake-up and sleep out the rest of its tuning period, which
+starts at 10 ms and doubles up to 60 s, so a missed wake-up costs up to about
+as long as the iterator has lived, a minute at most. Here each iterator lives a
+random 0.3-1.3 s (so a missed wake-up costs up to about 1.3 s) while the main
+thread multiplies matrices between batches, as training does; a deletion over
+50 ms counts as slow.
 
 The pipeline is ``run bert``'s training pipeline on the embedded sentences
 (shuffle, batch, the in-graph tokenizer as a parallel map, prefetch); "autotune

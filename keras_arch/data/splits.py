@@ -117,19 +117,22 @@ def steps_per_epoch(n, batch_size, drop_remainder=False):
 
 def prefetched(ds):
     """``ds.prefetch(AUTOTUNE)`` with tf.data's autotuning model off: every
-    keras_arch pipeline ends here.
+    pipeline keras_arch builds ends here.
 
     With autotuning on, each iterator runs a model thread that re-tunes the
-    pipeline at periods doubling up to 60 s, and destroying the iterator waits
-    for that thread. In TensorFlow 2.21 the thread can miss its wake-up: the
-    cancellation callback wakes it before the CancellationManager marks itself
-    cancelled, so it goes back to sleep for the rest of its period. Keras
-    destroys the training iterator at each epoch's end and when ``fit``
-    returns, so a run lost 0 to 60 s there at random (``python -m benchmarks
-    --only iterator_teardown`` counts the slow deletions both ways). Without the
-    model, AUTOTUNE parallelism stays at min(16, CPU cores), what the tuner
-    chose for these pipelines anyway, and prefetch still sizes its buffer on
-    its own.
+    pipeline at a period that starts at 10 ms and doubles up to 60 s, and
+    destroying the iterator waits for that thread. In TensorFlow 2.21 the
+    thread can miss its wake-up: the cancellation callback wakes it before the
+    CancellationManager marks itself cancelled, so it goes back to sleep for
+    the rest of its period: up to about as long as the iterator has lived,
+    60 s at most. Keras destroys a finite training set's iterator at each
+    epoch's end, the validation iterator after each evaluation, and every
+    iterator when ``fit``, ``evaluate`` or ``predict`` returns, so runs lost up to
+    a minute at random there (``python -m benchmarks --only iterator_teardown``
+    counts the slow deletions both ways). Without the model, AUTOTUNE
+    parallelism is min(16, CPU cores), what the tuner chose for the BERT
+    pipeline on this project's 2-core machines, and prefetch sizes its buffer
+    with tf.data's older autotuner (it grows when the consumer finds it empty).
 
     Args:
         ds: a ``tf.data.Dataset``.
@@ -138,6 +141,18 @@ def prefetched(ds):
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+def batched(x, batch_size):
+    """Arrays (or a dict of arrays) as a :func:`prefetched` dataset of batches,
+    for ``predict``: Keras's own pipeline for arrays keeps autotuning on.
+
+    Args:
+        x: an array, or a dict of arrays of the same length.
+        batch_size: examples per batch.
+    """
+    import tensorflow as tf
+    return prefetched(tf.data.Dataset.from_tensor_slices(x).batch(batch_size))
 
 
 def head(x, n):

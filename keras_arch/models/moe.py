@@ -2,6 +2,7 @@
 Transformer classifier with a MixtureOfExperts feed-forward in every block,
 and a residual MLP whose hidden blocks are mixtures of experts."""
 from keras_arch.backend import keras
+from keras_arch.data.splits import batched
 from keras_arch.layers.mixture_of_experts import MixtureOfExperts
 from keras_arch.models.attention import transformer_classifier
 
@@ -48,7 +49,7 @@ def expert_load(model, splits, batch_size=256):
     layers = moe_layers(model)
     for _, layer in layers:
         layer.reset_counts()
-    model.predict(x, batch_size=batch_size, verbose=0)
+    model.predict(batched(x, batch_size), verbose=0)
     report, rows = {}, []
     for name, layer in layers:
         c = layer.counts()

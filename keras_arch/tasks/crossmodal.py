@@ -9,6 +9,7 @@ image) shows the same digit as the query's pair.
 import numpy as np
 
 from keras_arch import plots
+from keras_arch.data.splits import batched
 from keras_arch.reasons import SEVERAL_OUTPUTS
 from keras_arch.tasks.base import Task
 
@@ -18,8 +19,8 @@ SIMILARITY_WEIGHT, DIGIT_WEIGHT = 1.0, 0.5
 def embed(model, x, batch_size=256):
     """(image embeddings, text embeddings), L2-normalised."""
     image_tower, text_tower = model.get_layer("image_tower"), model.get_layer("text_tower")
-    images = image_tower.predict(x["image"], batch_size=batch_size, verbose=0)[1]
-    texts = text_tower.predict(x["caption"], batch_size=batch_size, verbose=0)[1]
+    images = image_tower.predict(batched(x["image"], batch_size), verbose=0)[1]
+    texts = text_tower.predict(batched(x["caption"], batch_size), verbose=0)[1]
     normalise = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
     return normalise(images), normalise(texts)
 
@@ -39,7 +40,7 @@ def retrieval(similarity, labels, ks=(1, 5)):
 def evaluate(model, x, y):
     images, texts = embed(model, x)
     metrics = retrieval(images @ texts.T, np.asarray(y))
-    digit = model.predict(x, batch_size=256, verbose=0)["digit"]
+    digit = model.predict(batched(x, 256), verbose=0)["digit"]
     metrics["fused_digit_accuracy"] = float((digit.argmax(1) == y).mean())
     metrics["temperature"] = float(1.0 / model.get_layer("similarity").scale.numpy())
     return metrics

@@ -8,7 +8,7 @@ trained from scratch on the same labels for the same number of steps. Reported o
 import numpy as np
 
 from keras_arch import registry
-from keras_arch.data.splits import make_dataset, steps_per_epoch
+from keras_arch.data.splits import batched, make_dataset, steps_per_epoch
 from keras_arch.tasks.base import Fitted, Task
 
 SOURCE, TARGET = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
@@ -45,7 +45,7 @@ def trunk_layers(model):
 
 
 def _accuracy(model, x, y):
-    return float((model.predict(x, batch_size=512, verbose=0).argmax(1) == y).mean())
+    return float((model.predict(batched(x, 512), verbose=0).argmax(1) == y).mean())
 
 
 class TransferTask(Task):

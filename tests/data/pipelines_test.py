@@ -1,4 +1,4 @@
-"""Every keras_arch tf.data pipeline ends in :func:`keras_arch.data.splits.prefetched`:
+"""Every tf.data pipeline keras_arch builds ends in :func:`keras_arch.data.splits.prefetched`:
 tf.data's autotuning model is off (its thread can hold an iterator's deletion
 for up to 60 s in TensorFlow 2.21; ``python -m benchmarks --only
 iterator_teardown``), and the elements are what they were before it."""
@@ -29,11 +29,13 @@ PIPELINES = {
     "kg 1-N": lambda: kg_batches.one_to_n_dataset(TRIPLES, 3, 2, seed=0)[0],
     "kg negatives": lambda: kg_batches.negative_dataset(TRIPLES, 3, 2, negatives=2, seed=0)[0],
     "bert": _bert,
+    "batched": lambda: splits.batched(X, 4),
+    "batched dict": lambda: splits.batched({"a": X, "b": Y}, 4),
 }
 
 
 def test_tf_data_tunes_by_default():
-    # what the tests below would not notice if prefetched stopped setting the option
+    # so the option checked below is one prefetched sets, not TensorFlow's default
     assert tf.data.Dataset.range(3).prefetch(tf.data.AUTOTUNE).options().autotune.enabled is not False
 
 
@@ -57,3 +59,10 @@ def test_prefetched_sets_only_autotuning():
     options = ds.options()
     assert options.autotune.enabled is False
     assert options.deterministic is None and options.threading.private_threadpool_size is None
+
+
+def test_batched_keeps_arrays_and_dicts_in_order():
+    got = list(splits.batched({"a": X, "b": Y}, 4).as_numpy_iterator())
+    assert [len(b["b"]) for b in got] == [4, 4, 2]
+    np.testing.assert_array_equal(np.concatenate([b["a"] for b in got]), X)
+    np.testing.assert_array_equal(np.concatenate([b["b"] for b in got]), Y)
