@@ -139,8 +139,8 @@ class RunConfig:
     precision: str = option(
         "--precision", "distribution and devices", "float32", choices=PRECISIONS,
         help="float32 (default); mixed_bfloat16: bfloat16 compute, float32 weights, outputs, softmaxes and "
-             "LayerNorm statistics (matmuls gain several times on CPUs with AMX, a whole BERT run about "
-             "1.3x, small models nothing: docs/measurements.md); mixed_float16 (GPUs with tensor "
+             "LayerNorm statistics (matmuls gain several times on CPUs with AMX, a whole BERT run far "
+             "less, small models nothing: docs/measurements.md); mixed_float16 (GPUs with tensor "
              "cores; emulated and slower on CPU); "
              "auto: mixed_bfloat16 where the hardware has it and the run does not compress, else float32")
     jit: bool = option("--jit", "distribution and devices", False, switch=True,
